@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+
+from tests.layers.reference_weights import copy_encoder_from_keras_nlp
+from zoo.layers import TransformerDecoderBlock, TransformerEncoderBlock
+
+WIDTH, HEADS, INNER = 8, 2, 16
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_block_equals_keras_nlp_transformer_encoder(rng, norm_first):
+    keras_nlp = pytest.importorskip("keras_nlp")
+    inputs = rng.normal(size=(2, 6, WIDTH)).astype("float32")
+    padding_mask = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], bool)
+    reference = keras_nlp.layers.TransformerEncoder(INNER, HEADS, normalize_first=norm_first)
+    reference(inputs)
+    block = TransformerEncoderBlock(INNER, HEADS, norm_first=norm_first)
+    block.build(inputs.shape)
+    copy_encoder_from_keras_nlp(reference, block)
+    expected = np.asarray(reference(inputs, padding_mask=padding_mask))
+    output = np.asarray(block(inputs, padding_mask=padding_mask))
+    # keras-nlp also masks padded *queries*; real positions must agree exactly.
+    np.testing.assert_allclose(output[0], expected[0], atol=1e-5)
+    np.testing.assert_allclose(output[1, :3], expected[1, :3], atol=1e-5)
+
+
+def test_encoder_padding_never_changes_real_positions(rng):
+    block = TransformerEncoderBlock(INNER, HEADS)
+    inputs = rng.normal(size=(1, 6, WIDTH)).astype("float32")
+    padding_mask = np.array([[1, 1, 1, 1, 0, 0]], bool)
+    before = np.asarray(block(inputs, padding_mask=padding_mask))
+    changed = inputs.copy()
+    changed[:, 4:] = rng.normal(size=(1, 2, WIDTH))
+    after = np.asarray(block(changed, padding_mask=padding_mask))
+    np.testing.assert_allclose(after[:, :4], before[:, :4], atol=1e-6)
+
+
+@pytest.mark.parametrize("cross", [True, False])
+def test_decoder_block_cached_steps_equal_full_pass_and_no_future_leak(rng, cross):
+    block = TransformerDecoderBlock(INNER, HEADS, has_cross_attention=cross, norm_first=cross)
+    target = rng.normal(size=(2, 5, WIDTH)).astype("float32")
+    source = rng.normal(size=(2, 4, WIDTH)).astype("float32") if cross else None
+    source_mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool) if cross else None
+    full = np.asarray(block(target, source, encoder_padding_mask=source_mask))
+
+    changed = target.copy()
+    changed[:, 3:] += 3.0
+    leaked = np.asarray(block(changed, source, encoder_padding_mask=source_mask))
+    np.testing.assert_allclose(leaked[:, :3], full[:, :3], atol=1e-6)
+
+    cache = np.zeros((2, 2, 5, HEADS, WIDTH // HEADS), "float32")
+    cross_cache = block.compute_cross_attention_cache(source) if cross else None
+    for index in range(5):
+        step, cache = block(
+            target[:, index : index + 1],
+            encoder_padding_mask=source_mask,
+            self_attention_cache=cache,
+            self_attention_cache_update_index=index,
+            cross_attention_cache=cross_cache,
+        )
+        np.testing.assert_allclose(np.asarray(step)[:, 0], full[:, index], atol=1e-5)
+
+
+def test_decoder_block_returns_cross_attention_weights_that_ignore_encoder_padding(rng):
+    block = TransformerDecoderBlock(INNER, HEADS)
+    target = rng.normal(size=(1, 3, WIDTH)).astype("float32")
+    source = rng.normal(size=(1, 4, WIDTH)).astype("float32")
+    _, scores = block(
+        target,
+        source,
+        encoder_padding_mask=np.array([[1, 1, 0, 0]], bool),
+        return_attention_scores=True,
+    )
+    cross = np.asarray(scores["cross_attention"])  # (1, h, 3, 4)
+    np.testing.assert_allclose(cross.sum(-1), 1.0, atol=1e-5)
+    assert np.abs(cross[..., 2:]).max() < 1e-6
+    self_weights = np.asarray(scores["self_attention"])
+    assert np.abs(np.triu(self_weights[0, 0], 1)).max() < 1e-6
+
+
+def test_decoder_block_cross_attention_is_decided_at_construction(rng):
+    x = rng.normal(size=(1, 3, WIDTH)).astype("float32")
+    with pytest.raises(ValueError, match="has_cross_attention=False"):
+        TransformerDecoderBlock(INNER, HEADS)(x)
+    decoder_only = TransformerDecoderBlock(INNER, HEADS, has_cross_attention=False)
+    with pytest.raises(ValueError, match="without cross-attention"):
+        decoder_only(x, x)
+
+
+def test_block_width_not_divisible_by_heads():
+    with pytest.raises(ValueError, match="divisible by num_heads"):
+        TransformerEncoderBlock(INNER, 3)(np.zeros((1, 2, WIDTH), "float32"))
