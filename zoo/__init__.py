@@ -1,0 +1,24 @@
+"""zoo: a Keras 3 model zoo for sequence models — SimpleRNN, LSTM and the Transformer."""
+
+from zoo import models  # noqa: F401  (registers the built-in families)
+from zoo.registry import (
+    build,
+    get_config,
+    list_models,
+    list_presets,
+    list_tasks,
+    register,
+    unregister,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "build",
+    "get_config",
+    "list_models",
+    "list_presets",
+    "list_tasks",
+    "register",
+    "unregister",
+]

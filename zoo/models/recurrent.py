@@ -1,0 +1,273 @@
+"""The recurrent families: SimpleRNN and LSTM stacks for every task.
+
+`seq2seq` is the encoder-decoder of Sutskever et al. 2014 (the decoder starts from the
+encoder's final states), with optional attention over the encoder states in the style of
+Luong et al. 2015 (the decoder output attends, then `tanh(W [output; context])`), which keeps
+the full pass and step-by-step decoding identical. `lm` is a unidirectional stack; `mlm` and
+`classify` read both directions by default; `classify`/`regress` predict from the final state.
+The recurrent layers are Keras's own (cuDNN on GPUs).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from zoo.layers import MultiHeadAttention, padding_mask_from_ids
+from zoo.models.base import (
+    ZooModel,
+    feature_padding_mask,
+    features_input,
+    pooled_head,
+    to_float32,
+    token_ids_input,
+)
+from zoo.models.recurrent_config import RecurrentConfig
+
+CELL_TYPES = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM}
+# Names of the state tensors each cell carries, in Keras's order.
+STATE_NAMES = {"simple_rnn": ("hidden",), "lstm": ("hidden", "cell")}
+
+
+class RecurrentModel(ZooModel):
+    """Shared by the recurrent task models: the layers and the passes over them."""
+
+    config_class = RecurrentConfig
+
+    def _prepare(self, config, cell_type):
+        """Record what to build; runs first in each subclass's `__init__`."""
+        if cell_type not in CELL_TYPES:
+            raise ValueError(
+                f"Unknown cell_type {cell_type!r}; valid: {', '.join(sorted(CELL_TYPES))}."
+            )
+        self.cell_type = cell_type
+        self.config = self.coerce_config(config)
+        return self.config
+
+    def _recurrent_layer(self, name, bidirectional=False):
+        layer = CELL_TYPES[self.cell_type](
+            self.config.hidden_dim, return_sequences=True, return_state=True, name=name
+        )
+        if bidirectional:
+            return keras.layers.Bidirectional(layer, name=f"bidirectional_{name}")
+        return layer
+
+    def _embedding(self, vocab_size, name):
+        return keras.layers.ReversibleEmbedding(
+            vocab_size, self.config.hidden_dim, tie_weights=True, name=name
+        )
+
+    def _output_projection(self, vocab_size, embedding):
+        if self.config.share_embeddings:
+            return lambda hidden: embedding(hidden, reverse=True)
+        dense = keras.layers.Dense(vocab_size, name="logits")
+        self.output_dense = dense
+        return dense
+
+    def _run_stack(self, layers, x, mask=None, initial_states=None, training=None):
+        """Run stacked recurrent layers; returns the last outputs and each layer's states."""
+        all_states = []
+        for index, layer in enumerate(layers):
+            initial_state = None if initial_states is None else initial_states[index]
+            x, *states = layer(x, mask=mask, initial_state=initial_state, training=training)
+            all_states.append(list(states))
+            x = self.dropout_layer(x, training=training)
+        # Masks travel explicitly in zoo; drop the implicit Keras mask the RNN attached, which
+        # layers without mask support (the attention's projections) would warn about.
+        return ops.copy(x), all_states
+
+    def get_config(self):
+        config = super().get_config()
+        config["cell_type"] = self.cell_type
+        return config
+
+
+class RecurrentDecoderMixin:
+    """Incremental decoding over the decoder stack: states carried from step to step."""
+
+    def _state_from_layers(self, layer_states):
+        """[[h, c] per layer] -> {"hidden": (B, L, H), "cell": (B, L, H)}."""
+        names = STATE_NAMES[self.cell_type]
+        return {
+            name: ops.stack([states[i] for states in layer_states], axis=1)
+            for i, name in enumerate(names)
+        }
+
+    def _layers_from_state(self, state):
+        names = STATE_NAMES[self.cell_type]
+        return [
+            [state[name][:, index] for name in names] for index in range(len(self.decoder_layers))
+        ]
+
+    def _head(self, hidden, encoder_outputs=None, encoder_padding_mask=None):
+        if self.attention is not None:
+            context = self.attention(
+                hidden, encoder_outputs, key_padding_mask=encoder_padding_mask
+            )
+            hidden = self.attention_combine(ops.concatenate([hidden, context], axis=-1))
+        return to_float32(self.output_projection(hidden))
+
+    def decode_step(self, state, token_ids, index):
+        """`(B,)` ids -> `(B, V)` logits; `index` is unused: the state knows the position."""
+        hidden = self.decoder_embedding(token_ids[:, None])  # (B, 1, H)
+        hidden, layer_states = self._run_stack(
+            self.decoder_layers, hidden, initial_states=self._layers_from_state(state)
+        )
+        logits = self._head(
+            hidden, state.get("encoder_outputs"), state.get("encoder_padding_mask")
+        )
+        return logits[:, 0], dict(state, **self._state_from_layers(layer_states))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class RecurrentSeq2Seq(RecurrentDecoderMixin, RecurrentModel):
+    """Encoder-decoder RNN: `{"encoder_token_ids", "decoder_token_ids"}` -> target logits."""
+
+    def __init__(self, config, cell_type="lstm", **kwargs):
+        config = self._prepare(config, cell_type)
+        target_vocab = config.target_vocab_size or config.vocab_size
+        # === Layers ===
+        self.encoder_embedding = self._embedding(config.vocab_size, "encoder_embedding")
+        self.decoder_embedding = (
+            self.encoder_embedding
+            if config.share_embeddings
+            else self._embedding(target_vocab, "decoder_embedding")
+        )
+        self.dropout_layer = keras.layers.Dropout(config.dropout)
+        self.encoder_layers = [
+            self._recurrent_layer(f"encoder_{i}") for i in range(config.num_layers)
+        ]
+        self.decoder_layers = [
+            self._recurrent_layer(f"decoder_{i}") for i in range(config.num_layers)
+        ]
+        self.attention = None
+        if config.use_attention:
+            self.attention = MultiHeadAttention(
+                config.num_heads, cross_attention=True, name="attention"
+            )
+            self.attention_combine = keras.layers.Dense(
+                config.hidden_dim, activation="tanh", name="attention_combine"
+            )
+        self.output_projection = self._output_projection(target_vocab, self.decoder_embedding)
+
+        # === Functional model ===
+        encoder_token_ids = token_ids_input("encoder_token_ids")
+        decoder_token_ids = token_ids_input("decoder_token_ids")
+        encoder_padding_mask = padding_mask_from_ids(encoder_token_ids)
+        encoder_outputs, encoder_states = self._encode_ids(encoder_token_ids, encoder_padding_mask)
+        hidden = self.dropout_layer(self.decoder_embedding(decoder_token_ids))
+        hidden, _ = self._run_stack(
+            self.decoder_layers,
+            hidden,
+            mask=padding_mask_from_ids(decoder_token_ids),
+            initial_states=encoder_states,
+        )
+        logits = self._head(hidden, encoder_outputs, encoder_padding_mask)
+        super().__init__(
+            inputs={"encoder_token_ids": encoder_token_ids, "decoder_token_ids": decoder_token_ids},
+            outputs=logits,
+            config=config,
+            **kwargs,
+        )
+
+    def _encode_ids(self, encoder_token_ids, padding_mask, training=None):
+        embedded = self.dropout_layer(self.encoder_embedding(encoder_token_ids), training=training)
+        return self._run_stack(self.encoder_layers, embedded, mask=padding_mask, training=training)
+
+    def init_decode_state(self, encoder_token_ids, max_length):
+        """Encoder final states start the decoder; `max_length` is unused (no cache)."""
+        padding_mask = padding_mask_from_ids(encoder_token_ids)
+        encoder_outputs, encoder_states = self._encode_ids(encoder_token_ids, padding_mask)
+        state = self._state_from_layers(encoder_states)
+        if self.attention is not None:
+            state["encoder_outputs"] = encoder_outputs
+            state["encoder_padding_mask"] = padding_mask
+        return state
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class RecurrentLM(RecurrentDecoderMixin, RecurrentModel):
+    """A unidirectional recurrent language model: `token_ids` -> next-token logits."""
+
+    def __init__(self, config, cell_type="lstm", **kwargs):
+        config = self._prepare(config, cell_type)
+        # === Layers ===
+        self.decoder_embedding = self._embedding(config.vocab_size, "embedding")
+        self.dropout_layer = keras.layers.Dropout(config.dropout)
+        self.decoder_layers = [self._recurrent_layer(f"layer_{i}") for i in range(config.num_layers)]
+        self.attention = None
+        self.output_projection = self._output_projection(config.vocab_size, self.decoder_embedding)
+
+        # === Functional model ===
+        token_ids = token_ids_input()
+        hidden = self.dropout_layer(self.decoder_embedding(token_ids))
+        hidden, _ = self._run_stack(
+            self.decoder_layers, hidden, mask=padding_mask_from_ids(token_ids)
+        )
+        super().__init__(
+            inputs=token_ids, outputs=self._head(hidden), config=config, **kwargs
+        )
+
+    def init_decode_state(self, batch_size, max_length):
+        shape = (batch_size, self.config.num_layers, self.config.hidden_dim)
+        return {
+            name: ops.zeros(shape, dtype=self.compute_dtype) for name in STATE_NAMES[self.cell_type]
+        }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class RecurrentEncoderModel(RecurrentModel):
+    """A (bi)directional recurrent stack with a task head.
+
+    `mlm`: `token_ids` -> token logits at every position; `classify`: `token_ids` -> class
+    logits; `regress`: `features (B, T, num_features)` -> `(B, num_outputs)`. Classification
+    and regression read the final state of each direction (at the last real step).
+    """
+
+    def __init__(self, config, cell_type="lstm", **kwargs):
+        config = self._prepare(config, cell_type)
+        bidirectional = config.is_bidirectional
+        # === Layers ===
+        if config.task == "regress":
+            self.feature_projection = keras.layers.Dense(config.hidden_dim, name="projection")
+        else:
+            self.encoder_embedding = self._embedding(config.vocab_size, "embedding")
+        self.dropout_layer = keras.layers.Dropout(config.dropout)
+        self.encoder_layers = [
+            self._recurrent_layer(f"layer_{i}", bidirectional) for i in range(config.num_layers)
+        ]
+
+        # === Functional model ===
+        if config.task == "regress":
+            inputs = features_input(config.num_features)
+            padding_mask = feature_padding_mask(inputs)
+            embedded = self.feature_projection(inputs)
+        else:
+            inputs = token_ids_input()
+            padding_mask = padding_mask_from_ids(inputs)
+            embedded = self.encoder_embedding(inputs)
+        embedded = self.dropout_layer(embedded)
+        hidden, states = self._run_stack(self.encoder_layers, embedded, mask=padding_mask)
+        if config.task == "mlm":
+            if config.share_embeddings:
+                hidden = keras.layers.Dense(config.hidden_dim, name="to_embedding")(hidden)
+            outputs = self._output_projection(config.vocab_size, self.encoder_embedding)(hidden)
+        else:
+            # Final hidden state of each direction: Keras returns the forward states, then
+            # the backward ones; the hidden state is the first of each group.
+            per_direction = len(STATE_NAMES[cell_type])
+            final = states[-1][0::per_direction]
+            pooled = final[0] if len(final) == 1 else ops.concatenate(final, axis=-1)
+            outputs = pooled_head(config, pooled)
+        super().__init__(
+            inputs=inputs, outputs=to_float32(outputs), config=config, **kwargs
+        )
+
+
+def build_recurrent(config: RecurrentConfig, cell_type: str) -> keras.Model:
+    name = f"{cell_type}_{config.task}"
+    if config.task == "seq2seq":
+        return RecurrentSeq2Seq(config, cell_type, name=name)
+    if config.task == "lm":
+        return RecurrentLM(config, cell_type, name=name)
+    return RecurrentEncoderModel(config, cell_type, name=name)

@@ -1,0 +1,63 @@
+"""Config and presets of the recurrent families (`simple_rnn`, `lstm`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zoo.models.validation import check_common_fields, check_positive
+
+
+@dataclass(frozen=True)
+class RecurrentConfig:
+    task: str = "seq2seq"
+    vocab_size: int = 37000
+    target_vocab_size: int | None = None  # seq2seq only; None: same as vocab_size
+    num_layers: int = 4  # stacked recurrent layers (encoder and decoder each, for seq2seq)
+    hidden_dim: int = 1000  # units per layer, also the embedding width
+    dropout: float = 0.0  # between layers and on embeddings
+    use_attention: bool = False  # seq2seq: decoder attends to encoder states (Luong 2015)
+    num_heads: int = 1  # heads of that attention
+    bidirectional: bool | None = None  # None: True for mlm/classify, False otherwise
+    share_embeddings: bool = False  # source, target embeddings and output projection tied
+    num_classes: int = 2  # classify
+    num_features: int = 1  # regress: values per time step
+    num_outputs: int = 1  # regress: values predicted per sequence
+
+    def __post_init__(self):
+        check_common_fields(self, "recurrent")
+        check_positive(self, "num_heads")
+        if self.use_attention and self.hidden_dim % self.num_heads != 0:
+            raise ValueError(
+                f"num_heads ({self.num_heads}) must divide hidden_dim ({self.hidden_dim}) for "
+                "the attention over encoder states."
+            )
+        if self.bidirectional and self.task in ("seq2seq", "lm"):
+            raise ValueError(
+                f"A {self.task!r} model predicts left to right, so it cannot read the future: "
+                "bidirectional=True is only for mlm, classify and regress."
+            )
+        if self.bidirectional is False and self.task == "mlm":
+            raise ValueError(
+                "mlm predicts a masked token from both sides; a unidirectional RNN only sees the "
+                "left context. Use bidirectional=True (the default for mlm) or task='lm'."
+            )
+
+    @property
+    def is_bidirectional(self) -> bool:
+        if self.bidirectional is None:
+            return self.task in ("mlm", "classify")
+        return self.bidirectional
+
+
+RECURRENT_PRESETS = {
+    # Tests: CPU seconds.
+    "tiny": dict(vocab_size=64, num_layers=1, hidden_dim=32, use_attention=True),
+    # CPU recipes.
+    "small": dict(vocab_size=8000, num_layers=2, hidden_dim=256, dropout=0.1, use_attention=True),
+    # Sutskever, Vinyals & Le 2014: 4 layers of 1000 cells, no attention.
+    "base": dict(vocab_size=37000, num_layers=4, hidden_dim=1000, dropout=0.2),
+    # GNMT (Wu et al. 2016) sizes: 8 layers of 1024, with attention.
+    "big": dict(
+        vocab_size=37000, num_layers=8, hidden_dim=1024, dropout=0.2, use_attention=True
+    ),
+}

@@ -1,0 +1,20 @@
+"""The SimpleRNN family (Elman 1990): `h_t = tanh(W x_t + U h_(t-1) + b)`."""
+
+from __future__ import annotations
+
+from zoo.models.recurrent import build_recurrent
+from zoo.models.recurrent_config import RECURRENT_PRESETS, RecurrentConfig
+from zoo.registry import TASKS, register
+
+
+@register(
+    "simple_rnn",
+    config_class=RecurrentConfig,
+    tasks=TASKS,
+    presets=RECURRENT_PRESETS,
+    default_task="seq2seq",
+    default_preset="base",
+    description="Elman RNN stacks (keras.layers.SimpleRNN)",
+)
+def build_simple_rnn(config: RecurrentConfig):
+    return build_recurrent(config, "simple_rnn")

@@ -1,0 +1,306 @@
+"""The Transformer family: the paper's encoder-decoder, a decoder-only LM, an encoder."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from zoo.layers import (
+    SinusoidalPositionEncoding,
+    TokenAndPositionEmbedding,
+    TransformerDecoderBlock,
+    TransformerEncoderBlock,
+    padding_mask_from_ids,
+)
+from zoo.models.base import (
+    ZooModel,
+    feature_padding_mask,
+    features_input,
+    pooled_head,
+    to_float32,
+    token_ids_input,
+)
+from zoo.models.transformer_config import TRANSFORMER_PRESETS, TransformerConfig
+from zoo.registry import register
+
+
+class TransformerStacks:
+    """The layers of one Transformer and the passes over them, shared by the task models."""
+
+    def _make_embedding(self, config, vocab_size, name):
+        return TokenAndPositionEmbedding(
+            vocab_size,
+            config.hidden_dim,
+            position_encoding=config.position_encoding,
+            sequence_length=config.max_sequence_length,
+            dropout=config.dropout,
+            mask_zero=False,  # masks are passed explicitly, from id 0
+            name=name,
+        )
+
+    def _block_arguments(self, config):
+        return dict(
+            intermediate_dim=config.intermediate_dim,
+            num_heads=config.num_heads,
+            dropout=config.dropout,
+            activation=config.activation,
+            layer_norm_epsilon=config.layer_norm_epsilon,
+            norm_first=config.norm_first,
+        )
+
+    def _make_final_norm(self, config, name):
+        # Pre-norm stacks end un-normalised: the final norm is part of the pre-norm recipe.
+        if not config.norm_first:
+            return None
+        return keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=name)
+
+    def _make_output_projection(self, config, vocab_size, embedding):
+        if config.share_embeddings:
+            return lambda hidden: embedding.token_embedding(hidden, reverse=True)
+        dense = keras.layers.Dense(vocab_size, name="logits")
+        self.output_dense = dense
+        return dense
+
+    def _encode(self, embedded, padding_mask, training=None):
+        x = embedded  # (B, S, d)
+        for block in self.encoder_blocks:
+            x = block(x, padding_mask=padding_mask, training=training)
+        return x if self.encoder_norm is None else self.encoder_norm(x)
+
+    def _decoder_head(self, hidden):
+        if self.decoder_norm is not None:
+            hidden = self.decoder_norm(hidden)
+        return to_float32(self.output_projection(hidden))  # (B, T, V)
+
+    def _cache_shape(self, batch_size, max_length):
+        config = self.config
+        head_dim = config.hidden_dim // config.num_heads
+        return (batch_size, config.decoder_layers, 2, max_length, config.num_heads, head_dim)
+
+    def _cached_decoder_step(self, state, token_ids, index, encoder_padding_mask=None):
+        """One token through the decoder stack: `(B,)` ids at position `index` -> `(B, V)`."""
+        hidden = self.decoder_embedding(token_ids[:, None], start_index=index)  # (B, 1, d)
+        caches = []
+        for layer_index, block in enumerate(self.decoder_blocks):
+            cross_cache = None
+            if "cross_attention_cache" in state:
+                cross_cache = state["cross_attention_cache"][:, layer_index]
+            hidden, cache = block(
+                hidden,
+                encoder_padding_mask=encoder_padding_mask,
+                self_attention_cache=state["self_attention_cache"][:, layer_index],
+                self_attention_cache_update_index=index,
+                cross_attention_cache=cross_cache,
+            )
+            caches.append(cache)
+        state = dict(state, self_attention_cache=ops.stack(caches, axis=1))
+        return self._decoder_head(hidden)[:, 0], state
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TransformerSeq2Seq(TransformerStacks, ZooModel):
+    """The paper's encoder-decoder: `{"encoder_token_ids", "decoder_token_ids"}` -> logits.
+
+    Incremental decoding (the protocol of `zoo.decoding`):
+    `state = model.init_decode_state(encoder_token_ids, max_length)`, then
+    `logits, state = model.decode_step(state, token_ids, index)` for `index = 0, 1, ...`.
+    The state holds per-layer self-attention key/value caches, the encoder keys/values
+    projected once, and the encoder padding mask — every entry batch-first, so beam search
+    can tile and reorder it along axis 0.
+    """
+
+    config_class = TransformerConfig
+
+    def __init__(self, config, **kwargs):
+        config = self.coerce_config(config)
+        target_vocab = config.target_vocab_size or config.vocab_size
+        # === Layers ===
+        self.encoder_embedding = self._make_embedding(
+            config, config.vocab_size, "encoder_embedding"
+        )
+        self.decoder_embedding = (
+            self.encoder_embedding
+            if config.share_embeddings
+            else self._make_embedding(config, target_vocab, "decoder_embedding")
+        )
+        self.encoder_blocks = [
+            TransformerEncoderBlock(**self._block_arguments(config), name=f"encoder_block_{i}")
+            for i in range(config.num_layers)
+        ]
+        self.decoder_blocks = [
+            TransformerDecoderBlock(**self._block_arguments(config), name=f"decoder_block_{i}")
+            for i in range(config.decoder_layers)
+        ]
+        self.encoder_norm = self._make_final_norm(config, "encoder_norm")
+        self.decoder_norm = self._make_final_norm(config, "decoder_norm")
+        self.output_projection = self._make_output_projection(
+            config, target_vocab, self.decoder_embedding
+        )
+
+        # === Functional model ===
+        encoder_token_ids = token_ids_input("encoder_token_ids")
+        decoder_token_ids = token_ids_input("decoder_token_ids")
+        encoder_padding_mask = padding_mask_from_ids(encoder_token_ids)
+        decoder_padding_mask = padding_mask_from_ids(decoder_token_ids)
+        encoded = self._encode(self.encoder_embedding(encoder_token_ids), encoder_padding_mask)
+        hidden = self.decoder_embedding(decoder_token_ids)
+        for block in self.decoder_blocks:
+            hidden = block(
+                hidden,
+                encoded,
+                decoder_padding_mask=decoder_padding_mask,
+                encoder_padding_mask=encoder_padding_mask,
+            )
+        logits = self._decoder_head(hidden)
+        super().__init__(
+            inputs={"encoder_token_ids": encoder_token_ids, "decoder_token_ids": decoder_token_ids},
+            outputs=logits,
+            config=config,
+            **kwargs,
+        )
+
+    def encode(self, encoder_token_ids, training=False):
+        """Encoder output `(B, S, d)` and the source padding mask `(B, S)`."""
+        padding_mask = padding_mask_from_ids(encoder_token_ids)
+        embedded = self.encoder_embedding(encoder_token_ids, training=training)
+        return self._encode(embedded, padding_mask, training=training), padding_mask
+
+    def init_decode_state(self, encoder_token_ids, max_length):
+        encoded, padding_mask = self.encode(encoder_token_ids)
+        cross = [block.compute_cross_attention_cache(encoded) for block in self.decoder_blocks]
+        batch_size = ops.shape(encoder_token_ids)[0]
+        return {
+            "self_attention_cache": ops.zeros(
+                self._cache_shape(batch_size, max_length), dtype=self.compute_dtype
+            ),
+            "cross_attention_cache": ops.stack(cross, axis=1),  # (B, L, 2, S, h, d/h)
+            "encoder_padding_mask": padding_mask,
+        }
+
+    def decode_step(self, state, token_ids, index):
+        return self._cached_decoder_step(
+            state, token_ids, index, encoder_padding_mask=state["encoder_padding_mask"]
+        )
+
+    def cross_attention_weights(self, encoder_token_ids, decoder_token_ids):
+        """Per-layer encoder-decoder attention weights `(B, h, T, S)`, for heatmaps."""
+        encoded, encoder_padding_mask = self.encode(encoder_token_ids)
+        hidden = self.decoder_embedding(decoder_token_ids)
+        weights = []
+        for block in self.decoder_blocks:
+            hidden, scores = block(
+                hidden,
+                encoded,
+                decoder_padding_mask=padding_mask_from_ids(decoder_token_ids),
+                encoder_padding_mask=encoder_padding_mask,
+                return_attention_scores=True,
+            )
+            weights.append(scores["cross_attention"])
+        return weights
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TransformerLM(TransformerStacks, ZooModel):
+    """A decoder-only, causal language model: `token_ids` -> next-token logits."""
+
+    config_class = TransformerConfig
+
+    def __init__(self, config, **kwargs):
+        config = self.coerce_config(config)
+        # === Layers ===
+        self.decoder_embedding = self._make_embedding(config, config.vocab_size, "embedding")
+        self.decoder_blocks = [
+            TransformerDecoderBlock(
+                **self._block_arguments(config), has_cross_attention=False, name=f"block_{i}"
+            )
+            for i in range(config.decoder_layers)
+        ]
+        self.decoder_norm = self._make_final_norm(config, "final_norm")
+        self.output_projection = self._make_output_projection(
+            config, config.vocab_size, self.decoder_embedding
+        )
+
+        # === Functional model ===
+        token_ids = token_ids_input()
+        padding_mask = padding_mask_from_ids(token_ids)
+        hidden = self.decoder_embedding(token_ids)
+        for block in self.decoder_blocks:
+            hidden = block(hidden, decoder_padding_mask=padding_mask)
+        super().__init__(
+            inputs=token_ids, outputs=self._decoder_head(hidden), config=config, **kwargs
+        )
+
+    def init_decode_state(self, batch_size, max_length):
+        return {
+            "self_attention_cache": ops.zeros(
+                self._cache_shape(batch_size, max_length), dtype=self.compute_dtype
+            )
+        }
+
+    def decode_step(self, state, token_ids, index):
+        return self._cached_decoder_step(state, token_ids, index)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TransformerEncoderModel(TransformerStacks, ZooModel):
+    """An encoder-only, bidirectional Transformer with a task head.
+
+    `mlm`: `token_ids` -> token logits; `classify`: `token_ids` -> class logits (mean over
+    real tokens); `regress`: `features (B, T, num_features)` -> `(B, num_outputs)` values.
+    """
+
+    config_class = TransformerConfig
+
+    def __init__(self, config, **kwargs):
+        config = self.coerce_config(config)
+        # === Layers ===
+        if config.task == "regress":
+            self.feature_projection = keras.layers.Dense(config.hidden_dim, name="feature_projection")
+            self.position_encoding = SinusoidalPositionEncoding(name="position_encoding")
+        else:
+            self.encoder_embedding = self._make_embedding(config, config.vocab_size, "embedding")
+        self.encoder_blocks = [
+            TransformerEncoderBlock(**self._block_arguments(config), name=f"block_{i}")
+            for i in range(config.num_layers)
+        ]
+        self.encoder_norm = self._make_final_norm(config, "final_norm")
+
+        # === Functional model ===
+        if config.task == "regress":
+            inputs = features_input(config.num_features)
+            padding_mask = feature_padding_mask(inputs)
+            embedded = self.feature_projection(inputs)
+            embedded = embedded + self.position_encoding(embedded)
+        else:
+            inputs = token_ids_input()
+            padding_mask = padding_mask_from_ids(inputs)
+            embedded = self.encoder_embedding(inputs)
+        encoded = self._encode(embedded, padding_mask)  # (B, T, d)
+        if config.task == "mlm":
+            self.decoder_norm = None
+            self.output_projection = self._make_output_projection(
+                config, config.vocab_size, self.encoder_embedding
+            )
+            outputs = self._decoder_head(encoded)
+        else:
+            pooled = keras.layers.GlobalAveragePooling1D(name="pool")(encoded, mask=padding_mask)
+            outputs = to_float32(pooled_head(config, pooled))
+        super().__init__(inputs=inputs, outputs=outputs, config=config, **kwargs)
+
+
+@register(
+    "transformer",
+    config_class=TransformerConfig,
+    tasks=("seq2seq", "lm", "mlm", "classify", "regress"),
+    presets=TRANSFORMER_PRESETS,
+    default_task="seq2seq",
+    default_preset="base",
+    description="Vaswani et al. 2017, 'Attention Is All You Need'",
+    preset_notes={"base": "the paper's Table 3 base", "big": "the paper's Table 3 big"},
+)
+def build_transformer(config: TransformerConfig) -> keras.Model:
+    if config.task == "seq2seq":
+        return TransformerSeq2Seq(config, name="transformer_seq2seq")
+    if config.task == "lm":
+        return TransformerLM(config, name="transformer_lm")
+    return TransformerEncoderModel(config, name=f"transformer_{config.task}")

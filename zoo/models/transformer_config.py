@@ -1,0 +1,74 @@
+"""The Transformer family's config and presets (the paper's Table 3 for base and big)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zoo.models.validation import check_common_fields, check_positive
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    task: str = "seq2seq"
+    vocab_size: int = 37000  # the paper's shared English-German BPE vocabulary
+    target_vocab_size: int | None = None  # seq2seq only; None: same as vocab_size
+    num_layers: int = 6  # encoder layers (decoder layers for `lm`)
+    num_decoder_layers: int | None = None  # None: same as num_layers
+    hidden_dim: int = 512  # d_model
+    num_heads: int = 8
+    intermediate_dim: int = 2048  # d_ff
+    dropout: float = 0.1  # P_drop, on every sub-layer output and on embeddings
+    activation: str = "relu"
+    layer_norm_epsilon: float = 1e-5
+    norm_first: bool = False  # pre-norm; the paper is post-norm
+    position_encoding: str = "sinusoidal"  # or "learned"
+    max_sequence_length: int = 1024  # only bounds "learned" positions
+    share_embeddings: bool = False  # source, target embeddings and output projection tied
+    num_classes: int = 2  # classify
+    num_features: int = 1  # regress: values per time step
+    num_outputs: int = 1  # regress: values predicted per sequence
+
+    def __post_init__(self):
+        check_common_fields(self, "transformer")
+        check_positive(self, "num_heads", "intermediate_dim")
+        if self.num_decoder_layers is not None:
+            check_positive(self, "num_decoder_layers")
+        if self.hidden_dim % self.num_heads != 0:
+            divisors = [n for n in range(1, self.hidden_dim + 1) if self.hidden_dim % n == 0]
+            near = min(divisors, key=lambda n: (abs(n - self.num_heads), n))
+            raise ValueError(
+                f"num_heads ({self.num_heads}) must divide hidden_dim ({self.hidden_dim}): each "
+                f"head gets hidden_dim / num_heads dimensions. Try num_heads={near}."
+            )
+        if self.position_encoding not in ("sinusoidal", "learned"):
+            raise ValueError(
+                "position_encoding must be 'sinusoidal' or 'learned', received "
+                f"{self.position_encoding!r}."
+            )
+
+    @property
+    def decoder_layers(self) -> int:
+        return self.num_layers if self.num_decoder_layers is None else self.num_decoder_layers
+
+
+TRANSFORMER_PRESETS = {
+    # Tests: CPU seconds.
+    "tiny": dict(
+        vocab_size=64, num_layers=1, hidden_dim=32, num_heads=2, intermediate_dim=64,
+        dropout=0.0, max_sequence_length=128,
+    ),
+    # CPU recipes: trains in minutes on 2 cores.
+    "small": dict(
+        vocab_size=8000, num_layers=3, hidden_dim=256, num_heads=4, intermediate_dim=1024,
+        dropout=0.1, share_embeddings=True,
+    ),
+    # "Attention Is All You Need", Table 3.
+    "base": dict(
+        vocab_size=37000, num_layers=6, hidden_dim=512, num_heads=8, intermediate_dim=2048,
+        dropout=0.1, share_embeddings=True,
+    ),
+    "big": dict(
+        vocab_size=37000, num_layers=6, hidden_dim=1024, num_heads=16, intermediate_dim=4096,
+        dropout=0.3, share_embeddings=True,
+    ),
+}

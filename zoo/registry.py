@@ -1,0 +1,184 @@
+"""The model registry: `build()`, `list_models()`, `register()`; strict about every name.
+
+A model family is a builder `build_<family>(config) -> keras.Model` registered with its frozen
+dataclass config, its tasks and its presets (timm's function-entrypoint pattern): importing a
+model module registers it. Every unknown name, task, preset or config field is a `ValueError`
+listing the valid choices and the closest match.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+TASKS = ("seq2seq", "lm", "mlm", "classify", "regress")
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """What the registry knows about one family."""
+
+    name: str
+    builder: Callable[[Any], Any]
+    config_class: type
+    tasks: tuple[str, ...]
+    presets: dict[str, dict[str, Any]]
+    default_task: str
+    default_preset: str
+    description: str = ""
+    preset_notes: dict[str, str] = field(default_factory=dict)
+
+
+_FAMILIES: dict[str, ModelFamily] = {}
+
+
+def _unknown(kind: str, received: Any, choices, hint: str = "") -> ValueError:
+    choices = sorted(choices)
+    message = f"Unknown {kind} {received!r}. Valid {kind}s: {', '.join(map(str, choices))}."
+    close = difflib.get_close_matches(str(received), [str(c) for c in choices], n=1)
+    if close:
+        message += f" Did you mean {close[0]!r}?"
+    return ValueError(message + hint)
+
+
+def register(
+    name: str,
+    *,
+    config_class: type,
+    tasks: tuple[str, ...],
+    presets: dict[str, dict[str, Any]],
+    default_task: str,
+    default_preset: str,
+    description: str = "",
+    preset_notes: dict[str, str] | None = None,
+):
+    """Register a family's builder: `@register("gru", config_class=..., tasks=..., ...)`.
+
+    The builder takes one instance of `config_class` (a dataclass with a `task` field) and
+    returns a `keras.Model`. Registering a name twice raises.
+
+    Example:
+    >>> import dataclasses, keras, zoo
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class BagConfig:
+    ...     task: str = "classify"
+    ...     vocab_size: int = 100
+    ...     num_classes: int = 2
+    >>> @zoo.register("bag_of_words_doc", config_class=BagConfig, tasks=("classify",),
+    ...               presets={"tiny": {}}, default_task="classify", default_preset="tiny")
+    ... def build_bag(config):
+    ...     ids = keras.Input((None,), dtype="int32", name="token_ids")
+    ...     x = keras.layers.Embedding(config.vocab_size, 8)(ids)
+    ...     x = keras.layers.GlobalAveragePooling1D()(x)
+    ...     return keras.Model(ids, keras.layers.Dense(config.num_classes)(x))
+    >>> zoo.build("bag_of_words_doc").output_shape
+    (None, 2)
+    """
+    if not dataclasses.is_dataclass(config_class):
+        raise TypeError(f"`config_class` must be a dataclass, received {config_class!r}.")
+    if "task" not in {f.name for f in dataclasses.fields(config_class)}:
+        raise TypeError(f"{config_class.__name__} needs a `task` field.")
+    for task in tasks:
+        if task not in TASKS:
+            raise _unknown("task", task, TASKS)
+    if default_task not in tasks:
+        raise _unknown("task", default_task, tasks)
+    if default_preset not in presets:
+        raise _unknown("preset", default_preset, presets)
+
+    def decorator(builder):
+        if name in _FAMILIES:
+            raise ValueError(
+                f"A model named {name!r} is already registered; pick another name "
+                f"(registered: {', '.join(sorted(_FAMILIES))})."
+            )
+        _FAMILIES[name] = ModelFamily(
+            name=name,
+            builder=builder,
+            config_class=config_class,
+            tasks=tuple(tasks),
+            presets={key: dict(value) for key, value in presets.items()},
+            default_task=default_task,
+            default_preset=default_preset,
+            description=description,
+            preset_notes=dict(preset_notes or {}),
+        )
+        return builder
+
+    return decorator
+
+
+def unregister(name: str) -> None:
+    """Remove a family (for tests and notebooks that re-run a registration)."""
+    get_family(name)
+    del _FAMILIES[name]
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Registered family names, sorted; `pattern` is a shell wildcard such as `"*rnn*"`."""
+    names = sorted(_FAMILIES)
+    return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
+
+
+def get_family(name: str) -> ModelFamily:
+    if name not in _FAMILIES:
+        raise _unknown("model", name, _FAMILIES, " See zoo.list_models().")
+    return _FAMILIES[name]
+
+
+def list_tasks(name: str) -> tuple[str, ...]:
+    """The tasks family `name` supports."""
+    return get_family(name).tasks
+
+
+def list_presets(name: str) -> dict[str, dict[str, Any]]:
+    """Preset name -> the config fields it sets, for family `name`."""
+    return {key: dict(value) for key, value in get_family(name).presets.items()}
+
+
+def get_config(name: str, task: str | None = None, preset: str | None = None, **overrides):
+    """The config `build()` would use: preset values, then `task`, then `overrides`."""
+    family = get_family(name)
+    task = family.default_task if task is None else task
+    if task not in family.tasks:
+        raise _unknown("task", task, family.tasks, f" ({name!r} supports these).")
+    preset = family.default_preset if preset is None else preset
+    if preset not in family.presets:
+        raise _unknown("preset", preset, family.presets, f" ({name!r} has these).")
+    fields = {f.name for f in dataclasses.fields(family.config_class)}
+    for key in overrides:
+        if key not in fields:
+            raise _unknown(
+                "config field", key, fields - {"task"}, f" (fields of {name!r})."
+            )
+    values = {**family.presets[preset], **overrides, "task": task}
+    return family.config_class(**values)
+
+
+def build(name: str, task: str | None = None, preset: str | None = None, **overrides):
+    """Build a registered model.
+
+    Args:
+        name: a family from `list_models()`: `"transformer"`, `"lstm"`, `"simple_rnn"`, ...
+        task: `"seq2seq"`, `"lm"`, `"mlm"`, `"classify"` or `"regress"`; default: the
+            family's canonical task (`"seq2seq"`).
+        preset: `"tiny"`, `"small"`, `"base"` or `"big"`; default: the family's canonical
+            size (for `"transformer"`, the paper's base model).
+        **overrides: any config field, e.g. `vocab_size=8000, num_layers=2`.
+
+    Returns:
+        A `keras.Model` (not compiled).
+
+    Example:
+    >>> import zoo
+    >>> model = zoo.build("transformer", task="lm", preset="tiny", vocab_size=50)
+    >>> model.output_shape
+    (None, None, 50)
+    """
+    family = get_family(name)
+    config = get_config(name, task=task, preset=preset, **overrides)
+    return family.builder(config)
