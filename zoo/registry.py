@@ -152,9 +152,7 @@ def get_config(name: str, task: str | None = None, preset: str | None = None, **
     fields = {f.name for f in dataclasses.fields(family.config_class)}
     for key in overrides:
         if key not in fields:
-            raise _unknown(
-                "config field", key, fields - {"task"}, f" (fields of {name!r})."
-            )
+            raise _unknown("config field", key, fields - {"task"}, f" (fields of {name!r}).")
     values = {**family.presets[preset], **overrides, "task": task}
     return family.config_class(**values)
 

@@ -101,9 +101,7 @@ class RecurrentDecoderMixin:
 
     def _head(self, hidden, encoder_outputs=None, encoder_padding_mask=None):
         if self.attention is not None:
-            context = self.attention(
-                hidden, encoder_outputs, key_padding_mask=encoder_padding_mask
-            )
+            context = self.attention(hidden, encoder_outputs, key_padding_mask=encoder_padding_mask)
             hidden = self.attention_combine(ops.concatenate([hidden, context], axis=-1))
         return to_float32(self.output_projection(hidden))
 
@@ -113,9 +111,7 @@ class RecurrentDecoderMixin:
         hidden, layer_states = self._run_stack(
             self.decoder_layers, hidden, initial_states=self._layers_from_state(state)
         )
-        logits = self._head(
-            hidden, state.get("encoder_outputs"), state.get("encoder_padding_mask")
-        )
+        logits = self._head(hidden, state.get("encoder_outputs"), state.get("encoder_padding_mask"))
         return logits[:, 0], dict(state, **self._state_from_layers(layer_states))
 
 
@@ -194,7 +190,9 @@ class RecurrentLM(RecurrentDecoderMixin, RecurrentModel):
         # === Layers ===
         self.decoder_embedding = self._embedding(config.vocab_size, "embedding")
         self.dropout_layer = keras.layers.Dropout(config.dropout)
-        self.decoder_layers = [self._recurrent_layer(f"layer_{i}") for i in range(config.num_layers)]
+        self.decoder_layers = [
+            self._recurrent_layer(f"layer_{i}") for i in range(config.num_layers)
+        ]
         self.attention = None
         self.output_projection = self._output_projection(config.vocab_size, self.decoder_embedding)
 
@@ -204,9 +202,7 @@ class RecurrentLM(RecurrentDecoderMixin, RecurrentModel):
         hidden, _ = self._run_stack(
             self.decoder_layers, hidden, mask=padding_mask_from_ids(token_ids)
         )
-        super().__init__(
-            inputs=token_ids, outputs=self._head(hidden), config=config, **kwargs
-        )
+        super().__init__(inputs=token_ids, outputs=self._head(hidden), config=config, **kwargs)
 
     def init_decode_state(self, batch_size, max_length):
         shape = (batch_size, self.config.num_layers, self.config.hidden_dim)
@@ -259,9 +255,7 @@ class RecurrentEncoderModel(RecurrentModel):
             final = states[-1][0::per_direction]
             pooled = final[0] if len(final) == 1 else ops.concatenate(final, axis=-1)
             outputs = pooled_head(config, pooled)
-        super().__init__(
-            inputs=inputs, outputs=to_float32(outputs), config=config, **kwargs
-        )
+        super().__init__(inputs=inputs, outputs=to_float32(outputs), config=config, **kwargs)
 
 
 def build_recurrent(config: RecurrentConfig, cell_type: str) -> keras.Model:

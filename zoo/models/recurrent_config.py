@@ -57,7 +57,5 @@ RECURRENT_PRESETS = {
     # Sutskever, Vinyals & Le 2014: 4 layers of 1000 cells, no attention.
     "base": dict(vocab_size=37000, num_layers=4, hidden_dim=1000, dropout=0.2),
     # GNMT (Wu et al. 2016) sizes: 8 layers of 1024, with attention.
-    "big": dict(
-        vocab_size=37000, num_layers=8, hidden_dim=1024, dropout=0.2, use_attention=True
-    ),
+    "big": dict(vocab_size=37000, num_layers=8, hidden_dim=1024, dropout=0.2, use_attention=True),
 }

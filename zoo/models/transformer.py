@@ -255,7 +255,9 @@ class TransformerEncoderModel(TransformerStacks, ZooModel):
         config = self.coerce_config(config)
         # === Layers ===
         if config.task == "regress":
-            self.feature_projection = keras.layers.Dense(config.hidden_dim, name="feature_projection")
+            self.feature_projection = keras.layers.Dense(
+                config.hidden_dim, name="feature_projection"
+            )
             self.position_encoding = SinusoidalPositionEncoding(name="position_encoding")
         else:
             self.encoder_embedding = self._make_embedding(config, config.vocab_size, "embedding")

@@ -54,21 +54,41 @@ class TransformerConfig:
 TRANSFORMER_PRESETS = {
     # Tests: CPU seconds.
     "tiny": dict(
-        vocab_size=64, num_layers=1, hidden_dim=32, num_heads=2, intermediate_dim=64,
-        dropout=0.0, max_sequence_length=128,
+        vocab_size=64,
+        num_layers=1,
+        hidden_dim=32,
+        num_heads=2,
+        intermediate_dim=64,
+        dropout=0.0,
+        max_sequence_length=128,
     ),
     # CPU recipes: trains in minutes on 2 cores.
     "small": dict(
-        vocab_size=8000, num_layers=3, hidden_dim=256, num_heads=4, intermediate_dim=1024,
-        dropout=0.1, share_embeddings=True,
+        vocab_size=8000,
+        num_layers=3,
+        hidden_dim=256,
+        num_heads=4,
+        intermediate_dim=1024,
+        dropout=0.1,
+        share_embeddings=True,
     ),
     # "Attention Is All You Need", Table 3.
     "base": dict(
-        vocab_size=37000, num_layers=6, hidden_dim=512, num_heads=8, intermediate_dim=2048,
-        dropout=0.1, share_embeddings=True,
+        vocab_size=37000,
+        num_layers=6,
+        hidden_dim=512,
+        num_heads=8,
+        intermediate_dim=2048,
+        dropout=0.1,
+        share_embeddings=True,
     ),
     "big": dict(
-        vocab_size=37000, num_layers=6, hidden_dim=1024, num_heads=16, intermediate_dim=4096,
-        dropout=0.3, share_embeddings=True,
+        vocab_size=37000,
+        num_layers=6,
+        hidden_dim=1024,
+        num_heads=16,
+        intermediate_dim=4096,
+        dropout=0.3,
+        share_embeddings=True,
     ),
 }

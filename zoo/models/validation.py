@@ -15,8 +15,15 @@ def check_positive(config, *names):
 def check_common_fields(config, family: str):
     if config.task not in TASKS:
         raise ValueError(f"Unknown task {config.task!r}; valid tasks: {', '.join(TASKS)}.")
-    check_positive(config, "vocab_size", "num_layers", "hidden_dim", "num_classes",
-                   "num_features", "num_outputs")
+    check_positive(
+        config,
+        "vocab_size",
+        "num_layers",
+        "hidden_dim",
+        "num_classes",
+        "num_features",
+        "num_outputs",
+    )
     if config.target_vocab_size is not None:
         check_positive(config, "target_vocab_size")
     if not 0.0 <= config.dropout < 1.0:
