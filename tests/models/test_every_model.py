@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.models.generated_data import loss_for, padded_ids, task_data
+from zoo.data.toy_tasks import loss_for, padded_ids, task_data
 
 CASES = [(name, task) for name in zoo.list_models() for task in zoo.list_tasks(name)]
 DECODERS = [(name, task) for name, task in CASES if task in ("seq2seq", "lm")]
