@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: test test-tf test-jax lint demo bench clean
+.PHONY: test test-tf test-jax lint demo tour bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,17 @@ test-jax: $(STAMP)
 
 test: lint test-tf test-jax
 
+DEMO_SENTENCES := "the ball is red" "the red balls are on the table" "the small cat sees the black dog" "the children eat the green apples"
+
+# The main job: train on the embedded corpus, export, then translate in a fresh process that
+# has TensorFlow alone.
 demo: $(STAMP)
-	$(BIN)/python -m recipes.demo
+	$(BIN)/python -m recipes.translate --demo
+	$(BIN)/python recipes/use_exported.py saved_models/translate_en_fr $(DEMO_SENTENCES)
+
+# A tour of the zoo: every registered model, its size, and a few training steps on each task.
+tour: $(STAMP)
+	$(BIN)/python -m recipes.tour
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.sequential_vs_parallel

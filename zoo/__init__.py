@@ -22,3 +22,13 @@ __all__ = [
     "register",
     "unregister",
 ]
+
+
+def __getattr__(name):
+    # `zoo.export` needs TensorFlow; import it on first use so that `import zoo` works on
+    # backends without TensorFlow (the JAX GPU machine).
+    if name == "export":
+        import zoo.export
+
+        return zoo.export
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

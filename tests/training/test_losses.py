@@ -143,3 +143,20 @@ def test_get_config_round_trip():
 def test_invalid_label_smoothing_says_how_to_fix(label_smoothing):
     with pytest.raises(ValueError, match=r"label_smoothing.*\[0, 1\)"):
         MaskedSparseCategoricalCrossentropy(label_smoothing=label_smoothing)
+
+
+def test_translation_scores_match_sacrebleu_by_hand():
+    from zoo.training import translation_scores
+
+    perfect = translation_scores(["la balle est rouge"], ["la balle est rouge"])
+    assert perfect["bleu"] == 100.0 and perfect["chrf"] == 100.0
+    # n-gram precisions 3/4, 2/3, 1/2 and 0/1, which sacreBLEU's default 'exp' smoothing
+    # turns into 1/2: BLEU = (3/4 * 2/3 * 1/2 * 1/2) ** (1/4) = 59.46, brevity penalty 1.
+    partial = translation_scores(["la balle est verte"], ["la balle est rouge"])
+    assert partial["bleu"] == pytest.approx(100 * (0.75 * 2 / 3 * 0.5 * 0.5) ** 0.25, abs=0.01)
+    case = translation_scores(["La balle est rouge"], ["la balle est rouge"])
+    assert case["bleu"] < 100.0
+    assert (
+        translation_scores(["La balle est rouge"], ["la balle est rouge"], lowercase=True)["bleu"]
+        == 100.0
+    )

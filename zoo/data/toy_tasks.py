@@ -1,6 +1,6 @@
 """Tiny generated data for every task, so any model can be trained in seconds.
 
-Used by the tests and by `make demo`: each task gets a rule a tiny model learns in a few
+Used by the tests and by `make tour`: each task gets a rule a tiny model learns in a few
 steps (copy for seq2seq, counting for lm, unmasking for mlm, a first-token rule for classify,
 a sum for regress).
 """

@@ -170,6 +170,25 @@ class RecurrentSeq2Seq(RecurrentDecoderMixin, RecurrentModel):
         embedded = self.dropout_layer(self.encoder_embedding(encoder_token_ids), training=training)
         return self._run_stack(self.encoder_layers, embedded, mask=padding_mask, training=training)
 
+    def cross_attention_weights(self, encoder_token_ids, decoder_token_ids):
+        """The decoder's attention over encoder states, `[(B, h, T, S)]`, for heatmaps; an
+        empty list when the model has no attention (`use_attention=False`)."""
+        if self.attention is None:
+            return []
+        padding_mask = padding_mask_from_ids(encoder_token_ids)
+        encoder_outputs, encoder_states = self._encode_ids(encoder_token_ids, padding_mask)
+        hidden = self.decoder_embedding(decoder_token_ids)
+        hidden, _ = self._run_stack(
+            self.decoder_layers,
+            hidden,
+            mask=padding_mask_from_ids(decoder_token_ids),
+            initial_states=encoder_states,
+        )
+        _, weights = self.attention(
+            hidden, encoder_outputs, key_padding_mask=padding_mask, return_attention_scores=True
+        )
+        return [weights]
+
     def init_decode_state(self, encoder_token_ids, max_length):
         """Encoder final states start the decoder; `max_length` is unused (no cache)."""
         padding_mask = padding_mask_from_ids(encoder_token_ids)

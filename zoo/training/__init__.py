@@ -14,6 +14,8 @@ from zoo.training.runtime import (
     distribution_strategy,
 )
 from zoo.training.schedules import TransformerSchedule
+from zoo.training.seq2seq import compile_seq2seq
+from zoo.training.translation_scores import translation_scores
 
 __all__ = [
     "AtomicModelCheckpoint",
@@ -21,9 +23,11 @@ __all__ = [
     "MaskedTokenAccuracy",
     "TimeBudget",
     "TransformerSchedule",
+    "compile_seq2seq",
     "configure_runtime",
     "describe_devices",
     "distribution_strategy",
     "read_best_value",
     "standard_callbacks",
+    "translation_scores",
 ]

@@ -1,9 +1,9 @@
-"""`make demo` (until the translation recipe lands): the zoo at a glance.
+"""`make tour`: the zoo at a glance.
 
 Lists the registered models with their parameter counts, then trains each family's tiny
 preset on every task for a few steps on generated data, printing the loss falling.
 
-    python -m recipes.demo [--steps 20]
+    python -m recipes.tour [--steps 20]
 """
 
 from __future__ import annotations

@@ -1,0 +1,161 @@
+"""Beam search against hand-computed scores, exhaustive search and an independent beam
+search over full forward passes."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import zoo
+from tests.decoding.fake_models import (
+    END,
+    START,
+    A,
+    B,
+    TableModel,
+    chain,
+    greedy_trap,
+    never_ends,
+)
+from tests.decoding.reference import (
+    Sharpened,
+    full_pass_next_log_probs,
+    length_penalty,
+    reference_beam_search,
+    tiny_decoders,
+)
+from zoo.decoding import beam_search, greedy_decode, wu_length_penalty
+
+VOCAB_SIZE = 24
+START_ID, END_ID = 1, 2
+
+
+def test_length_penalty_is_wu_et_al():
+    # ((5 + |Y|) / 6) ** alpha, by hand: 1 at length 1, 1.5 ** 0.6 at length 4.
+    lengths = np.array([1, 4, 7])
+    expected = [1.0, 1.5**0.6, 2.0**0.6]
+    np.testing.assert_allclose(np.asarray(wu_length_penalty(lengths, 0.6)), expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(wu_length_penalty(lengths, 0.0)), 1.0)
+
+
+def test_beam_escapes_the_greedy_trap():
+    model = greedy_trap()
+    kwargs = dict(start_id=START, end_id=END, max_length=4, batch_size=1)
+    greedy_ids, _ = greedy_decode(model, **kwargs)
+    token_ids, scores = beam_search(model, **kwargs, beam_width=2, length_penalty=0.6)
+    # B (0.4) then the end (0.99): log(0.396) over lp(2) = (7 / 6) ** 0.6.
+    np.testing.assert_array_equal(np.asarray(token_ids), [[B, END, 0, 0]])
+    np.testing.assert_allclose(np.asarray(scores), [np.log(0.4 * 0.99) / (7 / 6) ** 0.6], rtol=1e-6)
+    # Greedy's A A A A never ends: log(0.6 * 0.34 ** 3) over lp(4) = 1.5 ** 0.6.
+    np.testing.assert_array_equal(np.asarray(greedy_ids), [[A, A, A, A]])
+    greedy_score = np.log(0.6 * 0.34**3) / 1.5**0.6
+    assert np.asarray(scores)[0] > greedy_score
+
+
+def test_tokens_after_the_end_are_padding():
+    token_ids, scores = beam_search(
+        chain(), start_id=START, end_id=END, max_length=6, batch_size=2, beam_width=3
+    )
+    np.testing.assert_array_equal(np.asarray(token_ids), [[A, B, END, 0, 0, 0]] * 2)
+    expected = 3 * np.log(0.9) / length_penalty(3, 0.6)
+    np.testing.assert_allclose(np.asarray(scores), [expected] * 2, rtol=1e-6)
+
+
+def test_a_sequence_that_never_ends_has_max_length(rng):
+    model = never_ends(rng)
+    token_ids, scores = beam_search(
+        model, start_id=START, end_id=END, max_length=5, batch_size=1, beam_width=3
+    )
+    tokens = np.asarray(token_ids)[0]
+    assert (tokens != 0).all() and (tokens != END).all()
+    expected = model.log_prob(tokens) / length_penalty(5, 0.6)
+    np.testing.assert_allclose(np.asarray(scores)[0], expected, rtol=1e-5)
+
+
+def exhaustive_search(model, row, max_length, alpha):
+    """The best `log P(Y) / lp(|Y|)` over every sequence that ends or fills `max_length`."""
+    best_tokens, best_score = None, -np.inf
+    tokens = [token for token in range(1, model.vocab_size)]
+    for length in range(1, max_length + 1):
+        for sequence in itertools.product(tokens, repeat=length):
+            if END in sequence[:-1] or (length < max_length and sequence[-1] != END):
+                continue  # goes on after the end, or stops before max_length without one
+            score = model.log_prob(sequence, row) / length_penalty(length, alpha)
+            if score > best_score:
+                best_tokens, best_score = sequence, score
+    return list(best_tokens) + [0] * (max_length - len(best_tokens)), best_score
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6, 2.0])
+def test_a_beam_wider_than_the_tree_is_exhaustive_search(alpha, rng):
+    # 4 tokens that can be emitted, 3 steps: at most 36 candidates at the last step, so
+    # with 36 beams nothing is ever pruned. Each row has its own random table.
+    model = TableModel.random(rng, num_tables=3)
+    token_ids, scores = beam_search(
+        model,
+        start_id=START,
+        end_id=END,
+        max_length=3,
+        batch_size=3,
+        beam_width=36,
+        length_penalty=alpha,
+    )
+    for row in range(3):
+        expected_ids, expected_score = exhaustive_search(model, row, 3, alpha)
+        np.testing.assert_array_equal(np.asarray(token_ids)[row], expected_ids)
+        np.testing.assert_allclose(np.asarray(scores)[row], expected_score, rtol=1e-5)
+
+
+def sharpened_tiny(name, task, rng, batch_size=2, source_length=6):
+    model = zoo.build(name, task=task, preset="tiny", vocab_size=VOCAB_SIZE)
+    probe = rng.integers(1, VOCAB_SIZE, (batch_size, source_length)).astype("int32")
+    if task == "seq2seq":
+        source = rng.integers(1, VOCAB_SIZE, (batch_size, source_length)).astype("int32")
+        source[-1, source_length // 2 :] = 0  # a padded row
+        probe = {"encoder_token_ids": source, "decoder_token_ids": probe}
+        inputs = dict(encoder_token_ids=source)
+    else:
+        source, inputs = None, dict(batch_size=1)
+    model = Sharpened(model, probe, END_ID)
+    return model, source, inputs
+
+
+def test_beam_width_one_is_greedy(rng):
+    table = TableModel.random(rng)
+    transformer, source, _ = sharpened_tiny("transformer", "seq2seq", rng)
+    for model, inputs in (
+        (table, dict(batch_size=1)),
+        (transformer, dict(encoder_token_ids=source)),
+    ):
+        kwargs = dict(inputs, start_id=START_ID, end_id=END_ID, max_length=6)
+        greedy_ids, greedy_scores = greedy_decode(model, **kwargs)
+        token_ids, scores = beam_search(model, **kwargs, beam_width=1, length_penalty=0.0)
+        np.testing.assert_array_equal(np.asarray(token_ids), np.asarray(greedy_ids))
+        np.testing.assert_allclose(np.asarray(scores), np.asarray(greedy_scores), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name, task", tiny_decoders())
+def test_beam_search_equals_an_independent_one_over_full_forward_passes(name, task, rng):
+    model, source, inputs = sharpened_tiny(name, task, rng)
+    max_length, beam_width, alpha = 5, 3, 0.6
+    batch_size = 2 if task == "seq2seq" else 1
+    expected_ids, expected_scores = reference_beam_search(
+        full_pass_next_log_probs(model, source, batch_size * beam_width, max_length),
+        batch_size,
+        START_ID,
+        END_ID,
+        max_length,
+        beam_width,
+        alpha,
+    )
+    token_ids, scores = beam_search(
+        model,
+        **inputs,
+        start_id=START_ID,
+        end_id=END_ID,
+        max_length=max_length,
+        beam_width=beam_width,
+        length_penalty=alpha,
+    )
+    np.testing.assert_array_equal(np.asarray(token_ids), expected_ids)
+    np.testing.assert_allclose(np.asarray(scores), expected_scores, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,184 @@
+"""Beam search with the length penalty of Wu et al. 2016, as the Transformer paper uses it.
+
+Hypotheses are ranked by `log P(Y) / lp(Y)` with `lp(Y) = ((5 + |Y|) / 6) ** alpha`, where
+`|Y|` counts the emitted tokens, the end token included (as in tensor2tensor). The paper
+decodes with `beam_width=4, length_penalty=0.6`.
+
+Each step extends the `beam_width` alive hypotheses of a row by every token and takes the
+`2 * beam_width` best candidates by log-probability. A candidate that ends (emits `end_id`)
+among the first `beam_width` of them is finished: its penalised score competes for the
+row's best finished hypothesis, which is kept until the end. The best `beam_width`
+candidates that do not end stay alive. A row stops once no alive hypothesis can beat its
+best finished one, whatever it emits later (log-probabilities only fall); after
+`max_length` steps the alive hypotheses compete too, scored at length `max_length`. With
+`beam_width=1` and `length_penalty=0` this is exactly greedy decoding.
+
+Written with `keras.ops` rather than `keras_hub.samplers.BeamSampler`, which ranks by the
+raw sum of log-probabilities (no length penalty), lets a beam that has ended keep
+extending and competing instead of keeping it as a finished hypothesis, returns no scores
+for the best beam, and needs `num_beams` as a Python int.
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+from zoo.decoding.protocol import (
+    check_size,
+    check_special_ids,
+    reorder_state,
+    start_decoding,
+    tile_state,
+    token_log_probs,
+)
+
+NEGATIVE_INFINITY = float("-inf")
+
+
+def wu_length_penalty(length, alpha):
+    """Wu et al. 2016, eq. 14: `((5 + length) / 6) ** alpha`, as float32."""
+    length = ops.cast(length, "float32")
+    return ops.power((5.0 + length) / 6.0, ops.cast(alpha, "float32"))
+
+
+def beam_search(
+    model,
+    encoder_token_ids=None,
+    *,
+    start_id,
+    end_id,
+    max_length,
+    beam_width=4,
+    length_penalty=0.6,
+    batch_size=None,
+):
+    """The best hypothesis per row by `log P(Y) / ((5 + |Y|) / 6) ** length_penalty`.
+
+    Args:
+        model: a zoo `seq2seq` or `lm` model, or anything with `init_decode_state` and
+            `decode_step` (see `zoo.decoding.protocol`).
+        encoder_token_ids: int32 `(B, S)` source ids, 0 = padding; for a `seq2seq` model.
+        start_id: the id fed at index 0.
+        end_id: the id that ends a hypothesis; it is emitted, then only padding follows.
+        max_length: the most tokens emitted per sequence.
+        beam_width: hypotheses kept alive per row.
+        length_penalty: `alpha`; 0 ranks by `log P(Y)` alone, larger values favour longer
+            outputs. A float or a scalar tensor.
+        batch_size: the number of sequences for a language model (`task="lm"`).
+
+    `max_length`, `beam_width` and `batch_size` set the shapes of the loop state: they are
+    Python ints on every backend, and on TensorFlow may also be scalar int32 tensors (for
+    example inputs of a `tf.function` signature). JAX needs Python ints.
+
+    Returns:
+        `(token_ids, scores)`: int32 `(B, max_length)` ids of each row's best hypothesis
+        without the start id, 0 after `end_id`; float32 `(B,)` its length-penalised score.
+        The padding id 0 is never emitted.
+
+    Example:
+    >>> import numpy as np, zoo
+    >>> model = zoo.build("lstm", task="seq2seq", preset="tiny", vocab_size=20)
+    >>> ids, scores = beam_search(model, np.array([[5, 6, 7]]), start_id=1, end_id=2,
+    ...                           max_length=4, beam_width=3)
+    >>> tuple(ids.shape), tuple(scores.shape)
+    ((1, 4), (1,))
+    """
+    check_special_ids(start_id, end_id)
+    max_length = check_size("max_length", max_length)
+    beam_width = check_size("beam_width", beam_width)
+    state, batch_size = start_decoding(model, encoder_token_ids, batch_size, max_length)
+    alpha = length_penalty
+    # Flat rows are batch-major, beam-minor: row `b * beam_width + k` is beam `k` of row `b`.
+    state = tile_state(state, beam_width)
+    batch_offsets = ops.arange(batch_size, dtype="int32")[:, None] * beam_width  # (B, 1)
+    positions = ops.arange(max_length, dtype="int32")  # (L,)
+
+    def best_alive_bound(index, alive_log_probs):
+        """The best score an alive hypothesis of each row could still reach, `(B,)`.
+
+        Its log-probability can only fall, and `x / lp(n)` with `x <= 0` is monotonic in
+        `n`, so the best is at one end of the lengths `n` in `[index, max_length]`.
+        """
+        best = ops.max(alive_log_probs, axis=1)
+        shortest = best / wu_length_penalty(ops.maximum(index, 1), alpha)
+        return ops.maximum(shortest, best / wu_length_penalty(max_length, alpha))
+
+    def cond(index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, state):
+        bound = best_alive_bound(index, alive_log_probs)
+        return ops.logical_not(ops.all(ops.greater_equal(best_scores, bound)))
+
+    def body(index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, state):
+        logits, state = model.decode_step(state, last_tokens, index)
+        log_probs = token_log_probs(logits)  # (B * K, V)
+        vocab_size = ops.shape(log_probs)[-1]
+        candidates = ops.reshape(alive_log_probs, (-1, 1)) + log_probs
+        candidates = ops.reshape(candidates, (-1, beam_width * vocab_size))  # (B, K * V)
+        top_log_probs, top_indices = ops.top_k(candidates, 2 * beam_width)  # (B, 2K)
+        top_beams = top_indices // vocab_size
+        top_tokens = ops.cast(top_indices % vocab_size, "int32")
+        ends = ops.equal(top_tokens, end_id)
+        # The ids of the hypotheses each candidate extends, with the candidate written in.
+        top_ids = ops.take_along_axis(alive_ids, top_beams[:, :, None], axis=1)  # (B, 2K, L)
+        top_ids = ops.where(ops.equal(positions, index), top_tokens[:, :, None], top_ids)
+
+        # Finished: candidates that end within the first `beam_width`.
+        rank = ops.arange(2 * beam_width, dtype="int32")[None, :]
+        finished_scores = ops.where(
+            ops.logical_and(ends, rank < beam_width),
+            top_log_probs / wu_length_penalty(index + 1, alpha),
+            NEGATIVE_INFINITY,
+        )
+        best_new = ops.argmax(finished_scores, axis=1)[:, None]  # (B, 1)
+        new_scores = ops.take_along_axis(finished_scores, best_new, axis=1)[:, 0]
+        new_ids = ops.take_along_axis(top_ids, best_new[:, :, None], axis=1)[:, 0]
+        improved = new_scores > best_scores
+        best_scores = ops.where(improved, new_scores, best_scores)
+        best_ids = ops.where(improved[:, None], new_ids, best_ids)
+
+        # Alive: the best `beam_width` candidates that do not end.
+        alive_log_probs, alive = ops.top_k(
+            ops.where(ends, NEGATIVE_INFINITY, top_log_probs), beam_width
+        )  # (B, K)
+        alive_ids = ops.take_along_axis(top_ids, alive[:, :, None], axis=1)
+        last_tokens = ops.take_along_axis(top_tokens, alive, axis=1)
+        source_beams = ops.take_along_axis(top_beams, alive, axis=1)
+        state = reorder_state(state, ops.reshape(batch_offsets + source_beams, (-1,)))
+        return (
+            index + 1,
+            ops.reshape(last_tokens, (-1,)),
+            alive_ids,
+            alive_log_probs,
+            best_ids,
+            best_scores,
+            state,
+        )
+
+    # Only beam 0 is live at first: the others are copies and would repeat its candidates.
+    first_beam = ops.arange(beam_width, dtype="int32") == 0
+    loop_state = (
+        ops.convert_to_tensor(0, dtype="int32"),
+        ops.full((batch_size * beam_width,), start_id, dtype="int32"),
+        ops.zeros((batch_size, beam_width, max_length), dtype="int32"),
+        ops.where(
+            ops.broadcast_to(first_beam[None, :], (batch_size, beam_width)),
+            0.0,
+            NEGATIVE_INFINITY,
+        ),
+        ops.zeros((batch_size, max_length), dtype="int32"),
+        ops.full((batch_size,), NEGATIVE_INFINITY, dtype="float32"),
+        state,
+    )
+    index, _, alive_ids, alive_log_probs, best_ids, best_scores, _ = ops.while_loop(
+        cond, body, loop_state, maximum_iterations=max_length
+    )
+
+    # Hypotheses still alive compete as they are (only after `max_length` steps can they
+    # win: an early stop means the finished one already beats them all).
+    alive_scores = alive_log_probs / wu_length_penalty(ops.maximum(index, 1), alpha)
+    best_alive = ops.argmax(alive_scores, axis=1)[:, None]
+    best_alive_scores = ops.take_along_axis(alive_scores, best_alive, axis=1)[:, 0]
+    best_alive_ids = ops.take_along_axis(alive_ids, best_alive[:, :, None], axis=1)[:, 0]
+    use_alive = best_alive_scores > best_scores
+    token_ids = ops.where(use_alive[:, None], best_alive_ids, best_ids)
+    scores = ops.where(use_alive, best_alive_scores, best_scores)
+    return token_ids, scores

@@ -1,0 +1,54 @@
+"""`zoo.json`: what a loaded model is, what it was trained on, how well it does."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import importlib.metadata
+import json
+import platform
+
+LIBRARIES = ("zoo", "keras", "tensorflow", "tensorflow-text", "keras-nlp", "keras-hub")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def model_card(
+    model,
+    *,
+    family: str,
+    data: dict | None = None,
+    metrics: dict | None = None,
+    decoding: dict | None = None,
+    tokenizer: dict | None = None,
+    signatures: dict | None = None,
+) -> dict:
+    """The model card as a dict; `data` should carry the corpus's licence and attribution."""
+    return {
+        "family": family,
+        "task": model.config.task,
+        "config": dataclasses.asdict(model.config),
+        "parameters": int(model.count_params()),
+        "dtype_policy": model.dtype_policy.name,
+        "libraries": library_versions(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "data": data or {},
+        "metrics": metrics or {},
+        "decoding": decoding or {},
+        "tokenizer": tokenizer or {},
+        "signatures": signatures or {},
+    }
+
+
+def write_model_card(card: dict, path) -> None:
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(card, file, indent=2, ensure_ascii=False, sort_keys=False)
+        file.write("\n")
