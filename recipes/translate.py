@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import json
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -154,6 +155,8 @@ def measure_exported(path, sentences, batch_size=64, beam_width=4, max_length=64
 
 def run(settings: Settings | None = None, **overrides) -> dict:
     """Train, evaluate and export; returns the figures (also written to `run_dir`)."""
+    # Bucketed datasets have no known length; each epoch simply ends when the data does.
+    warnings.filterwarnings("ignore", message="Your input ran out of data")
     settings = settings or Settings()
     run_dir = Path(settings.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -208,6 +211,7 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         datasets["train"],
         validation_data=datasets["validation"],
         epochs=epochs,
+        shuffle=False,  # the dataset shuffles itself, by seed
         callbacks=standard_callbacks(
             run_dir, time_budget=settings.time_budget, resume=settings.resume
         ),

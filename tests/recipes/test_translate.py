@@ -1,0 +1,45 @@
+import json
+
+import keras
+import pytest
+
+if keras.config.backend() != "tensorflow":
+    pytest.skip("the translation recipe exports a SavedModel (TensorFlow)", allow_module_level=True)
+
+from recipes import translate  # noqa: E402
+
+
+def test_flags_demo_and_config_overrides():
+    settings, overrides = translate.parse_args(["--demo", "--beam-width", "2", "--num-heads", "2"])
+    assert settings.time_budget == translate.DEMO["time_budget"]
+    assert settings.beam_width == 2  # explicit flags win over --demo
+    assert overrides["num_heads"] == 2 and overrides["hidden_dim"] == 128
+    settings, overrides = translate.parse_args(
+        ["--model", "lstm", "--use-attention", "false", "--epochs", "3"]
+    )
+    assert (settings.model, settings.epochs, overrides) == ("lstm", 3, {"use_attention": False})
+    with pytest.raises(SystemExit):
+        translate.parse_args(["--model", "lstm", "--num-heads", "x"])
+    with pytest.raises(SystemExit):  # a transformer field is not an lstm flag
+        translate.parse_args(["--model", "lstm", "--intermediate-dim", "64"])
+
+
+def test_recipe_trains_evaluates_exports_and_reloads(tmp_path):
+    settings = translate.Settings(
+        epochs=2, num_pairs=1500, vocab_size=300, max_length=24, tokens_per_batch=1024,
+        warmup_steps=20, test_sentences=20, beam_width=2, out=str(tmp_path / "saved"),
+        run_dir=str(tmp_path / "run"), preset="tiny",
+    )
+    result = translate.run(settings, num_layers=1, hidden_dim=32, num_heads=2)
+    metrics = result["metrics"]
+    assert metrics["sentences"] == 20 and 0.0 <= metrics["bleu"] <= 100.0
+    assert metrics["epochs_run"] == 2 and metrics["train_steps"] > 0
+    export = tmp_path / "saved" / "1"
+    assert (export / "saved_model.pb").exists()
+    card = json.loads((export / "assets" / "zoo.json").read_text())
+    assert card["metrics"]["bleu"] == metrics["bleu"]
+    assert card["data"]["licence"]
+    assert (tmp_path / "run" / "attention_the_ball_is_red.png").stat().st_size > 1000
+    assert set(result["samples"]) == set(translate.SAMPLES)
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["metrics"] == metrics
