@@ -85,9 +85,10 @@ def chain():
     return TableModel.first_order(next_probs)
 
 
-def never_ends(rng):
-    """Random second-order distributions in which the end token has probability 0."""
-    model = TableModel.random(rng)
-    next_probs = model.next_probs.copy()
-    next_probs[..., END] = 0.0
-    return TableModel(next_probs / next_probs.sum(-1, keepdims=True))
+def chain_then_never_ending(rng):
+    """Row 0: `chain()`, which ends after A B; row 1: random distributions in which the end
+    token has probability 0."""
+    never_ends = TableModel.random(rng).next_probs[0]
+    never_ends[..., END] = 0.0
+    never_ends /= never_ends.sum(-1, keepdims=True)
+    return TableModel(np.stack([chain().next_probs[0], never_ends]))

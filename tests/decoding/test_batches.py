@@ -12,16 +12,16 @@ DECODERS = [greedy_decode, beam_search]
 
 @pytest.mark.parametrize("decode", DECODERS, ids=["greedy", "beam"])
 def test_each_row_decodes_as_if_alone(decode, rng):
-    # Row r reads table r: three different language models in one batch.
-    model = TableModel.random(rng, num_tables=3)
+    # Row r reads table r: two different language models in one batch.
+    model = TableModel.random(rng, num_tables=2)
     kwargs = dict(start_id=START, end_id=END, max_length=5)
-    token_ids, scores = decode(model, **kwargs, batch_size=3)
-    for row in range(3):
+    token_ids, scores = decode(model, **kwargs, batch_size=2)
+    for row in range(2):
         alone = TableModel(model.next_probs[row])
         alone_ids, alone_scores = decode(alone, **kwargs, batch_size=1)
         np.testing.assert_array_equal(np.asarray(alone_ids)[0], np.asarray(token_ids)[row])
         np.testing.assert_allclose(np.asarray(alone_scores)[0], np.asarray(scores)[row], rtol=1e-6)
-    assert len({tuple(row) for row in np.asarray(token_ids)}) > 1  # the rows differ
+    assert not np.array_equal(*np.asarray(token_ids))  # the rows differ
 
 
 def test_a_seq2seq_batch_equals_each_source_alone(rng):

@@ -13,9 +13,8 @@ from tests.decoding.fake_models import (
     A,
     B,
     TableModel,
-    chain,
+    chain_then_never_ending,
     greedy_trap,
-    never_ends,
 )
 from tests.decoding.reference import (
     Sharpened,
@@ -52,24 +51,19 @@ def test_beam_escapes_the_greedy_trap():
     assert np.asarray(scores)[0] > greedy_score
 
 
-def test_tokens_after_the_end_are_padding():
+def test_padding_follows_the_end_and_a_row_that_never_ends_fills_max_length(rng):
+    model = chain_then_never_ending(rng)
     token_ids, scores = beam_search(
-        chain(), start_id=START, end_id=END, max_length=6, batch_size=2, beam_width=3
+        model, start_id=START, end_id=END, max_length=6, batch_size=2, beam_width=3
     )
-    np.testing.assert_array_equal(np.asarray(token_ids), [[A, B, END, 0, 0, 0]] * 2)
-    expected = 3 * np.log(0.9) / length_penalty(3, 0.6)
-    np.testing.assert_allclose(np.asarray(scores), [expected] * 2, rtol=1e-6)
-
-
-def test_a_sequence_that_never_ends_has_max_length(rng):
-    model = never_ends(rng)
-    token_ids, scores = beam_search(
-        model, start_id=START, end_id=END, max_length=5, batch_size=1, beam_width=3
-    )
-    tokens = np.asarray(token_ids)[0]
-    assert (tokens != 0).all() and (tokens != END).all()
-    expected = model.log_prob(tokens) / length_penalty(5, 0.6)
-    np.testing.assert_allclose(np.asarray(scores)[0], expected, rtol=1e-5)
+    ended, unended = np.asarray(token_ids)
+    np.testing.assert_array_equal(ended, [A, B, END, 0, 0, 0])
+    assert (unended != 0).all() and (unended != END).all()
+    expected = [
+        3 * np.log(0.9) / length_penalty(3, 0.6),
+        model.log_prob(unended, row=1) / length_penalty(6, 0.6),
+    ]
+    np.testing.assert_allclose(np.asarray(scores), expected, rtol=1e-5)
 
 
 def exhaustive_search(model, row, max_length, alpha):
@@ -86,7 +80,7 @@ def exhaustive_search(model, row, max_length, alpha):
     return list(best_tokens) + [0] * (max_length - len(best_tokens)), best_score
 
 
-@pytest.mark.parametrize("alpha", [0.0, 0.6, 2.0])
+@pytest.mark.parametrize("alpha", [0.6, 2.0])
 def test_a_beam_wider_than_the_tree_is_exhaustive_search(alpha, rng):
     # 4 tokens that can be emitted, 3 steps: at most 36 candidates at the last step, so
     # with 36 beams nothing is ever pruned. Each row has its own random table.
@@ -121,12 +115,11 @@ def sharpened_tiny(name, task, rng, batch_size=2, source_length=6):
 
 
 def test_beam_width_one_is_greedy(rng):
-    table = TableModel.random(rng)
-    transformer, source, _ = sharpened_tiny("transformer", "seq2seq", rng)
-    for model, inputs in (
-        (table, dict(batch_size=1)),
-        (transformer, dict(encoder_token_ids=source)),
-    ):
+    table = TableModel.random(rng, num_tables=3)
+    transformer = zoo.build("transformer", task="seq2seq", preset="tiny", vocab_size=VOCAB_SIZE)
+    source = rng.integers(1, VOCAB_SIZE, (2, 6)).astype("int32")
+    cases = [(table, dict(batch_size=3)), (transformer, dict(encoder_token_ids=source))]
+    for model, inputs in cases:
         kwargs = dict(inputs, start_id=START_ID, end_id=END_ID, max_length=6)
         greedy_ids, greedy_scores = greedy_decode(model, **kwargs)
         token_ids, scores = beam_search(model, **kwargs, beam_width=1, length_penalty=0.0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.decoding.fake_models import END, START, A, B, chain, greedy_trap, never_ends
+from tests.decoding.fake_models import END, START, A, B, chain_then_never_ending, greedy_trap
 from tests.decoding.reference import (
     cut_at_end,
     full_pass_next_log_probs,
@@ -52,17 +52,11 @@ def test_greedy_follows_the_table_into_the_trap():
     np.testing.assert_allclose(np.asarray(scores), [np.log(0.6 * 0.34**3)] * 2, rtol=1e-6)
 
 
-def test_tokens_after_the_end_are_padding():
-    token_ids, scores = greedy_decode(
-        chain(), start_id=START, end_id=END, max_length=6, batch_size=2
-    )
-    np.testing.assert_array_equal(np.asarray(token_ids), [[A, B, END, 0, 0, 0]] * 2)
-    np.testing.assert_allclose(np.asarray(scores), [3 * np.log(0.9)] * 2, rtol=1e-6)
-
-
-def test_a_sequence_that_never_ends_has_max_length(rng):
-    model = never_ends(rng)
-    token_ids, scores = greedy_decode(model, start_id=START, end_id=END, max_length=5, batch_size=1)
-    tokens = np.asarray(token_ids)[0]
-    assert (tokens != 0).all() and (tokens != END).all()
-    np.testing.assert_allclose(np.asarray(scores)[0], model.log_prob(tokens), rtol=1e-5)
+def test_padding_follows_the_end_and_a_row_that_never_ends_fills_max_length(rng):
+    model = chain_then_never_ending(rng)
+    token_ids, scores = greedy_decode(model, start_id=START, end_id=END, max_length=6, batch_size=2)
+    ended, unended = np.asarray(token_ids)
+    np.testing.assert_array_equal(ended, [A, B, END, 0, 0, 0])
+    assert (unended != 0).all() and (unended != END).all()
+    expected = [3 * np.log(0.9), model.log_prob(unended, row=1)]
+    np.testing.assert_allclose(np.asarray(scores), expected, rtol=1e-5)

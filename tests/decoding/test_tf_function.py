@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.decoding import beam_search, greedy_decode
+from zoo.decoding import beam_search, greedy_decode, make_sampler, sample
 
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.skipif(
@@ -71,3 +71,17 @@ def test_sizes_can_be_signature_inputs(model, source):
         np.testing.assert_array_equal(token_ids.numpy(), np.asarray(expected_ids))
         np.testing.assert_allclose(scores.numpy(), np.asarray(expected_scores), atol=1e-5)
     assert len(translate._list_all_concrete_functions()) == 1  # traced once
+
+
+def test_sampling_traces_with_a_sampler_built_outside(model, source):
+    kwargs = dict(start_id=1, end_id=2, max_length=6)
+    eager_ids, eager_scores = sample(
+        model, source, **kwargs, sampler=make_sampler(top_p=0.9, seed=5)
+    )
+    # The sampler's seed is a variable: made once, outside, then traced in any number of times.
+    sampler = make_sampler(top_p=0.9, seed=5)
+    traced = tf.function(lambda ids: sample(model, ids, **kwargs, sampler=sampler))
+    traced_ids, traced_scores = traced(source)
+    np.testing.assert_array_equal(traced_ids.numpy(), np.asarray(eager_ids))
+    np.testing.assert_allclose(traced_scores.numpy(), np.asarray(eager_scores), atol=1e-5)
+    traced.get_concrete_function(tf.TensorSpec([None, None], tf.int32))  # a second trace

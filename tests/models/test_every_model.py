@@ -110,3 +110,12 @@ def test_runs_under_mixed_bfloat16(name, task, rng):
     outputs = model(inputs)
     assert keras.backend.standardize_dtype(outputs.dtype) == "float32"
     assert np.isfinite(np.asarray(outputs)).all()
+
+
+def test_learned_positions_refuse_to_decode_past_their_table():
+    model = zoo.build(
+        "transformer", task="lm", preset="tiny", position_encoding="learned", max_sequence_length=8
+    )
+    with pytest.raises(ValueError, match="exceeds the 8 positions"):
+        model.init_decode_state(2, max_length=9)
+    assert model.init_decode_state(2, max_length=8)["self_attention_cache"].shape[3] == 8

@@ -1,11 +1,13 @@
 """Incremental decoding over one protocol, for every zoo `seq2seq` and `lm` model.
 
-`greedy_decode` and `beam_search` (with the length penalty of Wu et al. 2016) step a model
-through `init_decode_state` / `decode_step` inside one `keras.ops.while_loop`, so they trace
-inside `tf.function` for export and run on JAX. See `zoo.decoding.protocol`.
+`greedy_decode`, `beam_search` (with the length penalty of Wu et al. 2016) and `sample`
+(temperature, top-k, top-p) step a model through `init_decode_state` / `decode_step` inside
+one `keras.ops.while_loop`, so they trace inside `tf.function` for export and run on JAX.
+See `zoo.decoding.protocol` for the protocol.
 """
 
 from zoo.decoding.beam_search import beam_search, wu_length_penalty
 from zoo.decoding.greedy import greedy_decode
+from zoo.decoding.sampling import make_sampler, sample
 
-__all__ = ["beam_search", "greedy_decode", "wu_length_penalty"]
+__all__ = ["beam_search", "greedy_decode", "make_sampler", "sample", "wu_length_penalty"]

@@ -3,21 +3,16 @@
 Written with `keras.ops.while_loop` over a fixed-shape loop state rather than
 `keras_hub.samplers.GreedySampler`: the sampler never shows its `next` callback which token
 it chose, so it cannot return the sum of log-probabilities, and it keeps writing tokens
-into rows that have already ended (its caller masks them afterwards). The loop below traces
-inside `tf.function` (for a SavedModel signature) and runs on JAX.
+into rows that have already ended (its caller masks them afterwards). The loop
+(`token_loop.py`) traces inside `tf.function` (for a SavedModel signature) and runs on JAX.
 """
 
 from __future__ import annotations
 
 from keras import ops
 
-from zoo.decoding.protocol import (
-    PAD_ID,
-    check_size,
-    check_special_ids,
-    start_decoding,
-    token_log_probs,
-)
+from zoo.decoding.protocol import check_size, check_special_ids, start_decoding
+from zoo.decoding.token_loop import decode_token_by_token
 
 
 def greedy_decode(model, encoder_token_ids=None, *, start_id, end_id, max_length, batch_size=None):
@@ -50,31 +45,12 @@ def greedy_decode(model, encoder_token_ids=None, *, start_id, end_id, max_length
     check_special_ids(start_id, end_id)
     max_length = check_size("max_length", max_length)
     state, batch_size = start_decoding(model, encoder_token_ids, batch_size, max_length)
-
-    def cond(index, last_tokens, token_ids, scores, finished, state):
-        return ops.logical_not(ops.all(finished))
-
-    def body(index, last_tokens, token_ids, scores, finished, state):
-        logits, state = model.decode_step(state, last_tokens, index)
-        log_probs = token_log_probs(logits)  # (B, V)
-        next_tokens = ops.cast(ops.argmax(log_probs, axis=-1), "int32")  # (B,)
-        next_log_probs = ops.take_along_axis(log_probs, next_tokens[:, None], axis=-1)[:, 0]
-        # Rows that have ended emit padding and add nothing to their score.
-        next_tokens = ops.where(finished, PAD_ID, next_tokens)
-        scores = scores + ops.where(finished, 0.0, next_log_probs)
-        token_ids = ops.slice_update(token_ids, (0, index), next_tokens[:, None])
-        finished = ops.logical_or(finished, ops.equal(next_tokens, end_id))
-        return index + 1, next_tokens, token_ids, scores, finished, state
-
-    loop_state = (
-        ops.convert_to_tensor(0, dtype="int32"),
-        ops.full((batch_size,), start_id, dtype="int32"),
-        ops.zeros((batch_size, max_length), dtype="int32"),
-        ops.zeros((batch_size,), dtype="float32"),
-        ops.zeros((batch_size,), dtype="bool"),
+    return decode_token_by_token(
+        model,
         state,
+        batch_size,
+        lambda logits, log_probs: ops.argmax(log_probs, axis=-1),
+        start_id=start_id,
+        end_id=end_id,
+        max_length=max_length,
     )
-    _, _, token_ids, scores, _, _ = ops.while_loop(
-        cond, body, loop_state, maximum_iterations=max_length
-    )
-    return token_ids, scores

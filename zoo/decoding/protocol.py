@@ -27,7 +27,7 @@ PAD_ID = 0
 def check_special_ids(start_id, end_id):
     """`start_id`/`end_id` must be real tokens: id 0 is padding."""
     for name, value in (("start_id", start_id), ("end_id", end_id)):
-        if isinstance(value, int) and value == PAD_ID:
+        if isinstance(value, numbers.Integral) and value == PAD_ID:
             raise ValueError(
                 f"{name}=0 is the padding id, which decoding never emits or feeds. Pass the "
                 f"tokenizer's {name.replace('_id', '')} token id (a positive int)."

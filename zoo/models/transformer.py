@@ -74,11 +74,26 @@ class TransformerStacks:
 
     def _cache_shape(self, batch_size, max_length):
         config = self.config
+        if (
+            config.position_encoding == "learned"
+            and isinstance(max_length, int)
+            and max_length > config.max_sequence_length
+        ):
+            raise ValueError(
+                f"max_length={max_length} exceeds the {config.max_sequence_length} positions "
+                "this model learned (position_encoding='learned'); decode at most "
+                "max_sequence_length tokens, or use position_encoding='sinusoidal'."
+            )
         head_dim = config.hidden_dim // config.num_heads
         return (batch_size, config.decoder_layers, 2, max_length, config.num_heads, head_dim)
 
     def _cached_decoder_step(self, state, token_ids, index, encoder_padding_mask=None):
-        """One token through the decoder stack: `(B,)` ids at position `index` -> `(B, V)`."""
+        """One token through the decoder stack: `(B,)` ids at position `index` -> `(B, V)`.
+
+        `index` must be below the `max_length` the state was made for (it is a tensor inside
+        compiled loops, so it cannot be checked here), and `token_ids` must not be 0: the
+        full pass treats id 0 as padding, so feeding it breaks cached == full.
+        """
         hidden = self.decoder_embedding(token_ids[:, None], start_index=index)  # (B, 1, d)
         caches = []
         for layer_index, block in enumerate(self.decoder_blocks):

@@ -1,0 +1,61 @@
+"""The one-token-at-a-time loop that greedy decoding and sampling share.
+
+A `keras.ops.while_loop` over a fixed-shape state — the step index, the last tokens
+`(B,)`, the output buffer `(B, max_length)`, the scores `(B,)`, which rows have ended
+`(B,)` and the model's decoding state — so it traces inside `tf.function` and runs on JAX.
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+from zoo.decoding.protocol import PAD_ID, token_log_probs
+
+
+def decode_token_by_token(
+    model, state, batch_size, choose_next, *, start_id, end_id, max_length, run_loop=None
+):
+    """Feed `start_id`, then each chosen token, until every row has emitted `end_id`.
+
+    Args:
+        model, state, batch_size: the model and what `start_decoding` returned for it.
+        choose_next: `(logits, log_probs) -> (B,)` int ids; `log_probs` are the model's
+            float32 log-probabilities with the padding id at `-inf`.
+        start_id, end_id, max_length: as for `greedy_decode`.
+        run_loop: a `keras.ops.while_loop`-like function (keyword arguments `cond`, `body`,
+            `loop_vars`, `maximum_iterations`); a keras-nlp sampler's `run_loop` carries its
+            random state on JAX.
+
+    Returns:
+        `(token_ids, scores)`: int32 `(B, max_length)`, 0 after `end_id`; float32 `(B,)` the
+        sums of the log-probabilities of the emitted tokens.
+    """
+
+    def cond(index, last_tokens, token_ids, scores, finished, state):
+        return ops.logical_not(ops.all(finished))
+
+    def body(index, last_tokens, token_ids, scores, finished, state):
+        logits, state = model.decode_step(state, last_tokens, index)
+        log_probs = token_log_probs(logits)  # (B, V)
+        next_tokens = ops.cast(choose_next(logits, log_probs), "int32")  # (B,)
+        next_log_probs = ops.take_along_axis(log_probs, next_tokens[:, None], axis=-1)[:, 0]
+        # Rows that have ended emit padding and add nothing to their score.
+        next_tokens = ops.where(finished, PAD_ID, next_tokens)
+        scores = scores + ops.where(finished, 0.0, next_log_probs)
+        token_ids = ops.slice_update(token_ids, (0, index), next_tokens[:, None])
+        finished = ops.logical_or(finished, ops.equal(next_tokens, end_id))
+        return index + 1, next_tokens, token_ids, scores, finished, state
+
+    loop_state = (
+        ops.convert_to_tensor(0, dtype="int32"),
+        ops.full((batch_size,), start_id, dtype="int32"),
+        ops.zeros((batch_size, max_length), dtype="int32"),
+        ops.zeros((batch_size,), dtype="float32"),
+        ops.zeros((batch_size,), dtype="bool"),
+        state,
+    )
+    run_loop = run_loop or ops.while_loop
+    _, _, token_ids, scores, _, _ = run_loop(
+        cond=cond, body=body, loop_vars=loop_state, maximum_iterations=max_length
+    )
+    return token_ids, scores
