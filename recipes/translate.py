@@ -111,13 +111,16 @@ def load_pairs(settings: Settings):
     return pairs, embedded_corpus_card(settings.num_pairs, settings.seed)
 
 
-def one_reference_each(pairs, limit):
-    """The first translation of each distinct English sentence, up to `limit` sentences."""
+def one_reference_each(pairs, limit, seed=0):
+    """`limit` distinct English sentences drawn at random (by seed), each with its first
+    translation as the one reference. Random, not the first ones: Tatoeba's file is sorted
+    by length, and its first sentences are the easiest."""
     references = {}
     for english, french in pairs:
         references.setdefault(english, french)
-    items = list(references.items())[:limit]
-    return [english for english, _ in items], [french for _, french in items]
+    items = list(references.items())
+    chosen = np.random.default_rng(seed).permutation(len(items))[:limit]
+    return [items[i][0] for i in chosen], [items[i][1] for i in chosen]
 
 
 def tokenizer_for(settings: Settings, train_pairs, run_dir: Path) -> SubwordTokenizer:
@@ -215,12 +218,12 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         callbacks=standard_callbacks(
             run_dir, time_budget=settings.time_budget, resume=settings.resume
         ),
-        verbose=2 if settings.time_budget else "auto",
+        verbose="auto",
     )
     train_seconds = time.perf_counter() - start
     steps = int(model.optimizer.iterations.numpy())
 
-    english, references = one_reference_each(test_pairs, settings.test_sentences)
+    english, references = one_reference_each(test_pairs, settings.test_sentences, settings.seed)
     start = time.perf_counter()
     hypotheses = translate_texts(
         model,

@@ -116,6 +116,18 @@ def tile_state(state, times):
     return {key: ops.repeat(value, times, axis=0) for key, value in state.items()}
 
 
+# State entries that depend only on the source sentence: every beam of a batch row holds the
+# same copy, and beams never leave their row, so reordering them would only copy memory.
+SOURCE_ONLY_PREFIXES = ("cross_attention_cache", "encoder_padding_mask", "encoder_outputs")
+
+
 def reorder_state(state, indices):
-    """Gather rows of the state: `(N, ...)` -> `(len(indices), ...)`."""
-    return {key: ops.take(value, indices, axis=0) for key, value in state.items()}
+    """Gather rows of the state: `(N, ...)` -> `(len(indices), ...)`.
+
+    `indices` must keep every beam inside its batch row (beam search's do); the
+    source-only entries are then left as they are.
+    """
+    return {
+        key: value if key.startswith(SOURCE_ONLY_PREFIXES) else ops.take(value, indices, axis=0)
+        for key, value in state.items()
+    }

@@ -85,7 +85,16 @@ class TransformerStacks:
                 "max_sequence_length tokens, or use position_encoding='sinusoidal'."
             )
         head_dim = config.hidden_dim // config.num_heads
-        return (batch_size, config.decoder_layers, 2, max_length, config.num_heads, head_dim)
+        return (batch_size, 2, max_length, config.num_heads, head_dim)
+
+    def _empty_self_attention_caches(self, batch_size, max_length):
+        """One `(B, 2, max_length, h, d/h)` key/value cache per decoder layer. Separate
+        entries, not one stacked tensor, so a step copies nothing it does not update."""
+        shape = self._cache_shape(batch_size, max_length)
+        return {
+            f"self_attention_cache_{i}": ops.zeros(shape, dtype=self.compute_dtype)
+            for i in range(len(self.decoder_blocks))
+        }
 
     def _cached_decoder_step(self, state, token_ids, index, encoder_padding_mask=None):
         """One token through the decoder stack: `(B,)` ids at position `index` -> `(B, V)`.
@@ -95,20 +104,15 @@ class TransformerStacks:
         full pass treats id 0 as padding, so feeding it breaks cached == full.
         """
         hidden = self.decoder_embedding(token_ids[:, None], start_index=index)  # (B, 1, d)
-        caches = []
-        for layer_index, block in enumerate(self.decoder_blocks):
-            cross_cache = None
-            if "cross_attention_cache" in state:
-                cross_cache = state["cross_attention_cache"][:, layer_index]
-            hidden, cache = block(
+        state = dict(state)
+        for i, block in enumerate(self.decoder_blocks):
+            hidden, state[f"self_attention_cache_{i}"] = block(
                 hidden,
                 encoder_padding_mask=encoder_padding_mask,
-                self_attention_cache=state["self_attention_cache"][:, layer_index],
+                self_attention_cache=state[f"self_attention_cache_{i}"],
                 self_attention_cache_update_index=index,
-                cross_attention_cache=cross_cache,
+                cross_attention_cache=state.get(f"cross_attention_cache_{i}"),
             )
-            caches.append(cache)
-        state = dict(state, self_attention_cache=ops.stack(caches, axis=1))
         return self._decoder_head(hidden)[:, 0], state
 
 
@@ -119,8 +123,8 @@ class TransformerSeq2Seq(TransformerStacks, ZooModel):
     Incremental decoding (the protocol of `zoo.decoding`):
     `state = model.init_decode_state(encoder_token_ids, max_length)`, then
     `logits, state = model.decode_step(state, token_ids, index)` for `index = 0, 1, ...`.
-    The state holds per-layer self-attention key/value caches, the encoder keys/values
-    projected once, and the encoder padding mask — every entry batch-first, so beam search
+    The state holds each layer's self-attention key/value cache, each layer's encoder
+    keys/values projected once, and the encoder padding mask — every entry batch-first, so beam search
     can tile and reorder it along axis 0.
     """
 
@@ -182,15 +186,12 @@ class TransformerSeq2Seq(TransformerStacks, ZooModel):
 
     def init_decode_state(self, encoder_token_ids, max_length):
         encoded, padding_mask = self.encode(encoder_token_ids)
-        cross = [block.compute_cross_attention_cache(encoded) for block in self.decoder_blocks]
-        batch_size = ops.shape(encoder_token_ids)[0]
-        return {
-            "self_attention_cache": ops.zeros(
-                self._cache_shape(batch_size, max_length), dtype=self.compute_dtype
-            ),
-            "cross_attention_cache": ops.stack(cross, axis=1),  # (B, L, 2, S, h, d/h)
-            "encoder_padding_mask": padding_mask,
-        }
+        state = self._empty_self_attention_caches(ops.shape(encoder_token_ids)[0], max_length)
+        for i, block in enumerate(self.decoder_blocks):
+            # The encoder keys/values each layer attends to, projected once: (B, 2, S, h, d/h).
+            state[f"cross_attention_cache_{i}"] = block.compute_cross_attention_cache(encoded)
+        state["encoder_padding_mask"] = padding_mask
+        return state
 
     def decode_step(self, state, token_ids, index):
         return self._cached_decoder_step(
@@ -246,11 +247,7 @@ class TransformerLM(TransformerStacks, ZooModel):
         )
 
     def init_decode_state(self, batch_size, max_length):
-        return {
-            "self_attention_cache": ops.zeros(
-                self._cache_shape(batch_size, max_length), dtype=self.compute_dtype
-            )
-        }
+        return self._empty_self_attention_caches(batch_size, max_length)
 
     def decode_step(self, state, token_ids, index):
         return self._cached_decoder_step(state, token_ids, index)
