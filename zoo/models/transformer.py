@@ -124,8 +124,8 @@ class TransformerSeq2Seq(TransformerStacks, ZooModel):
     `state = model.init_decode_state(encoder_token_ids, max_length)`, then
     `logits, state = model.decode_step(state, token_ids, index)` for `index = 0, 1, ...`.
     The state holds each layer's self-attention key/value cache, each layer's encoder
-    keys/values projected once, and the encoder padding mask — every entry batch-first, so beam search
-    can tile and reorder it along axis 0.
+    keys/values projected once, and the encoder padding mask — every entry batch-first, so
+    beam search can tile and reorder it along axis 0.
     """
 
     config_class = TransformerConfig
