@@ -160,3 +160,14 @@ def test_translation_scores_match_sacrebleu_by_hand():
         translation_scores(["La balle est rouge"], ["la balle est rouge"], lowercase=True)["bleu"]
         == 100.0
     )
+
+
+def test_a_compiled_zoo_checkpoint_loads_after_import_zoo(tmp_path):
+    import zoo
+    from zoo.training import compile_seq2seq
+
+    model = zoo.build("transformer", preset="tiny")
+    compile_seq2seq(model, warmup_steps=10)
+    model.save(tmp_path / "compiled.keras")
+    reloaded = keras.saving.load_model(tmp_path / "compiled.keras")
+    assert type(reloaded.optimizer.learning_rate).__name__ == "TransformerSchedule"
