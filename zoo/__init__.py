@@ -1,8 +1,8 @@
 """zoo: a Keras 3 model zoo for sequence models — SimpleRNN, LSTM and the Transformer."""
 
-from zoo import models  # noqa: F401  (registers the built-in families)
-from zoo import training  # noqa: F401  (registers the schedule, loss and metric: compiled
-#                           .keras checkpoints load with keras.saving.load_model)
+# Importing these registers the built-in families, and the schedule, loss and metric that
+# compiled .keras checkpoints need to load.
+from zoo import models, training  # noqa: F401
 from zoo.registry import (
     build,
     get_config,

@@ -170,4 +170,5 @@ def test_a_compiled_zoo_checkpoint_loads_after_import_zoo(tmp_path):
     compile_seq2seq(model, warmup_steps=10)
     model.save(tmp_path / "compiled.keras")
     reloaded = keras.saving.load_model(tmp_path / "compiled.keras")
-    assert type(reloaded.optimizer.learning_rate).__name__ == "TransformerSchedule"
+    assert type(reloaded.optimizer._learning_rate).__name__ == "TransformerSchedule"
+    assert type(reloaded.loss).__name__ == "MaskedSparseCategoricalCrossentropy"
