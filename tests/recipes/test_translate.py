@@ -26,9 +26,17 @@ def test_flags_demo_and_config_overrides():
 
 def test_recipe_trains_evaluates_exports_and_reloads(tmp_path):
     settings = translate.Settings(
-        epochs=2, num_pairs=1500, vocab_size=300, max_length=24, tokens_per_batch=1024,
-        warmup_steps=20, test_sentences=20, beam_width=2, out=str(tmp_path / "saved"),
-        run_dir=str(tmp_path / "run"), preset="tiny",
+        epochs=2,
+        num_pairs=1500,
+        vocab_size=300,
+        max_length=24,
+        tokens_per_batch=1024,
+        warmup_steps=20,
+        test_sentences=20,
+        beam_width=2,
+        out=str(tmp_path / "saved"),
+        run_dir=str(tmp_path / "run"),
+        preset="tiny",
     )
     result = translate.run(settings, num_layers=1, hidden_dim=32, num_heads=2)
     metrics = result["metrics"]
