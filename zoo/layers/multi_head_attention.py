@@ -75,7 +75,7 @@ class MultiHeadAttention(keras.layers.Layer):
             raise ValueError(
                 f"`hidden_dim` ({hidden_dim}) must be divisible by `num_heads` ({num_heads}): "
                 f"each head gets hidden_dim / num_heads dimensions. Choose e.g. num_heads="
-                f"{_closest_divisor(hidden_dim, num_heads)}."
+                f"{closest_divisor(hidden_dim, num_heads)}."
             )
         self.num_heads = num_heads
         self.hidden_dim = hidden_dim
@@ -104,7 +104,7 @@ class MultiHeadAttention(keras.layers.Layer):
             raise ValueError(
                 f"The query width ({hidden_dim}) must be divisible by `num_heads` "
                 f"({self.num_heads}); choose e.g. num_heads="
-                f"{_closest_divisor(hidden_dim, self.num_heads)}."
+                f"{closest_divisor(hidden_dim, self.num_heads)}."
             )
         self.head_dim = hidden_dim // self.num_heads
         heads = (self.num_heads, self.head_dim)
@@ -229,6 +229,7 @@ class MultiHeadAttention(keras.layers.Layer):
         return config
 
 
-def _closest_divisor(hidden_dim: int, num_heads: int) -> int:
+def closest_divisor(hidden_dim: int, num_heads: int) -> int:
+    """The head count nearest `num_heads` that divides `hidden_dim` (for error messages)."""
     divisors = [n for n in range(1, hidden_dim + 1) if hidden_dim % n == 0]
     return min(divisors, key=lambda n: (abs(n - num_heads), n))

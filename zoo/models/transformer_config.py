@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zoo.layers.multi_head_attention import closest_divisor
 from zoo.models.validation import check_common_fields, check_positive
 
 
@@ -34,8 +35,7 @@ class TransformerConfig:
         if self.num_decoder_layers is not None:
             check_positive(self, "num_decoder_layers")
         if self.hidden_dim % self.num_heads != 0:
-            divisors = [n for n in range(1, self.hidden_dim + 1) if self.hidden_dim % n == 0]
-            near = min(divisors, key=lambda n: (abs(n - self.num_heads), n))
+            near = closest_divisor(self.hidden_dim, self.num_heads)
             raise ValueError(
                 f"num_heads ({self.num_heads}) must divide hidden_dim ({self.hidden_dim}): each "
                 f"head gets hidden_dim / num_heads dimensions. Try num_heads={near}."
