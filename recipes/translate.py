@@ -84,6 +84,7 @@ class Settings:
     length_penalty: float = 0.6
     warmup_steps: int = 800
     learning_rate_scale: float = 2.0
+    ema_momentum: float = 0.0
     mixed_precision: bool = False
     jit_compile: bool = False
     num_pairs: int = 20000
@@ -207,6 +208,7 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         warmup_steps=settings.warmup_steps,
         learning_rate_scale=settings.learning_rate_scale,
         jit_compile=compile_arguments.get("jit_compile", False),
+        ema_momentum=settings.ema_momentum or None,
     )
     epochs = settings.epochs or (1000 if settings.time_budget else 10)
     start = time.perf_counter()
@@ -350,6 +352,12 @@ def parse_args(argv=None) -> tuple[Settings, dict]:
         type=float,
         default=defaults.learning_rate_scale,
         help="multiplies the paper's learning-rate schedule",
+    )
+    flag(
+        "--ema-momentum",
+        type=float,
+        default=defaults.ema_momentum,
+        help="train with a moving average of the weights and keep it (e.g. 0.99; 0 = off)",
     )
     flag("--mixed-precision", action="store_true", help="mixed_bfloat16 compute")
     flag("--jit-compile", action="store_true", help="compile train steps with XLA")

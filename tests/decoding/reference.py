@@ -119,17 +119,36 @@ def cut_at_end(tokens, token_log_probs, end_id):
 
 
 def reference_beam_search(
-    next_log_probs, batch_size, start_id, end_id, max_length, beam_width, alpha
+    next_log_probs,
+    batch_size,
+    start_id,
+    end_id,
+    max_length,
+    beam_width,
+    alpha,
+    stop_rule="current_length",
 ):
-    """Beam search as defined in `zoo.decoding.beam_search`, over plain lists, run for all
-    `max_length` steps (no early stop), one row's hypotheses independent of the others."""
+    """Beam search as defined in `zoo.decoding.beam_search`, over plain lists, one row's
+    hypotheses independent of the others. Before each step a row whose best finished score
+    reaches the bound of `stop_rule` stops for good; otherwise it runs all `max_length`
+    steps and its alive hypotheses then compete, scored at `max_length`."""
     alive = [[((), 0.0)] for _ in range(batch_size)]  # per row: (tokens, log P)
     best = [((), -np.inf) for _ in range(batch_size)]  # per row: (tokens, score)
+    stopped = [False] * batch_size
     for step in range(max_length):
-        rows = [row for row in range(batch_size) for _ in alive[row]]
-        prefixes = [[start_id, *tokens] for row in range(batch_size) for tokens, _ in alive[row]]
-        log_probs = iter(next_log_probs(rows, prefixes))
         for row in range(batch_size):
+            best_alive = max(log_prob for _, log_prob in alive[row])
+            bound = best_alive / length_penalty(max(step, 1), alpha)
+            if stop_rule == "max_length":
+                bound = max(bound, best_alive / length_penalty(max_length, alpha))
+            stopped[row] = stopped[row] or best[row][1] >= bound
+        if all(stopped):
+            break
+        active = [row for row in range(batch_size) if not stopped[row]]
+        rows = [row for row in active for _ in alive[row]]
+        prefixes = [[start_id, *tokens] for row in active for tokens, _ in alive[row]]
+        log_probs = iter(next_log_probs(rows, prefixes))
+        for row in active:
             candidates = []
             for tokens, log_prob in alive[row]:
                 next_log_prob = next(log_probs)
@@ -146,8 +165,8 @@ def reference_beam_search(
     scores = np.zeros(batch_size)
     for row in range(batch_size):
         for tokens, log_prob in alive[row]:
-            score = log_prob / length_penalty(max_length, alpha)
-            if score > best[row][1]:
+            score = log_prob / length_penalty(len(tokens), alpha)
+            if not stopped[row] and score > best[row][1]:
                 best[row] = (tokens, score)
         tokens, scores[row] = best[row]
         token_ids[row, : len(tokens)] = tokens

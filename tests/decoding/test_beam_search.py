@@ -66,6 +66,34 @@ def test_padding_follows_the_end_and_a_row_that_never_ends_fills_max_length(rng)
     np.testing.assert_allclose(np.asarray(scores), expected, rtol=1e-5)
 
 
+def test_the_stop_rules_differ_where_a_longer_hypothesis_wins_later():
+    # After the start: the end or A, 0.5 each; after A: A again (0.98) or the end (0.02).
+    # With alpha = 2 length pays: A A A A scores log(0.5 * 0.98 ** 3) / lp(4), lp(4) = 2.25,
+    # which beats ending at once, log(0.5) / lp(1).
+    next_probs = np.zeros((5, 5))
+    next_probs[:, [END, A]] = [0.5, 0.5]
+    next_probs[A, [END, A]] = [0.02, 0.98]
+    model = TableModel.first_order(next_probs)
+    kwargs = dict(start_id=START, end_id=END, max_length=4, batch_size=1, beam_width=2)
+    exact_ids, exact_scores = beam_search(
+        model, **kwargs, length_penalty=2.0, stop_rule="max_length"
+    )
+    np.testing.assert_array_equal(np.asarray(exact_ids), [[A, A, A, A]])
+    np.testing.assert_allclose(np.asarray(exact_scores), [np.log(0.5 * 0.98**3) / 2.25], rtol=1e-5)
+    # The heuristic stops after one step: the alive A, scored at its current length 1,
+    # does not beat the finished end token.
+    fast_ids, fast_scores = beam_search(model, **kwargs, length_penalty=2.0)
+    np.testing.assert_array_equal(np.asarray(fast_ids), [[END, 0, 0, 0]])
+    np.testing.assert_allclose(np.asarray(fast_scores), [np.log(0.5)], rtol=1e-5)
+
+
+def test_an_unknown_stop_rule_is_refused():
+    with pytest.raises(ValueError, match="stop_rule"):
+        beam_search(
+            greedy_trap(), start_id=START, end_id=END, max_length=2, batch_size=1, stop_rule="exact"
+        )
+
+
 def exhaustive_search(model, row, max_length, alpha):
     """The best `log P(Y) / lp(|Y|)` over every sequence that ends or fills `max_length`."""
     best_tokens, best_score = None, -np.inf
@@ -83,7 +111,8 @@ def exhaustive_search(model, row, max_length, alpha):
 @pytest.mark.parametrize("alpha", [0.6, 2.0])
 def test_a_beam_wider_than_the_tree_is_exhaustive_search(alpha, rng):
     # 4 tokens that can be emitted, 3 steps: at most 36 candidates at the last step, so
-    # with 36 beams nothing is ever pruned. Each row has its own random table.
+    # with 36 beams nothing is ever pruned. Each row has its own random table. Only the
+    # exact stop rule guarantees it: the heuristic may stop before a longer, better one.
     model = TableModel.random(rng, num_tables=3)
     token_ids, scores = beam_search(
         model,
@@ -93,6 +122,7 @@ def test_a_beam_wider_than_the_tree_is_exhaustive_search(alpha, rng):
         batch_size=3,
         beam_width=36,
         length_penalty=alpha,
+        stop_rule="max_length",
     )
     for row in range(3):
         expected_ids, expected_score = exhaustive_search(model, row, 3, alpha)
@@ -127,8 +157,9 @@ def test_beam_width_one_is_greedy(rng):
         np.testing.assert_allclose(np.asarray(scores), np.asarray(greedy_scores), rtol=1e-6)
 
 
+@pytest.mark.parametrize("stop_rule", ["current_length", "max_length"])
 @pytest.mark.parametrize("name, task", tiny_decoders())
-def test_beam_search_equals_an_independent_one_over_full_forward_passes(name, task, rng):
+def test_beam_search_equals_an_independent_one_over_full_forward_passes(name, task, stop_rule, rng):
     model, source, inputs = sharpened_tiny(name, task, rng)
     max_length, beam_width, alpha = 5, 3, 0.6
     batch_size = 2 if task == "seq2seq" else 1
@@ -140,6 +171,7 @@ def test_beam_search_equals_an_independent_one_over_full_forward_passes(name, ta
         max_length,
         beam_width,
         alpha,
+        stop_rule,
     )
     token_ids, scores = beam_search(
         model,
@@ -149,6 +181,7 @@ def test_beam_search_equals_an_independent_one_over_full_forward_passes(name, ta
         max_length=max_length,
         beam_width=beam_width,
         length_penalty=alpha,
+        stop_rule=stop_rule,
     )
     np.testing.assert_array_equal(np.asarray(token_ids), expected_ids)
     np.testing.assert_allclose(np.asarray(scores), expected_scores, rtol=1e-5, atol=1e-5)

@@ -8,10 +8,20 @@ Each step extends the `beam_width` alive hypotheses of a row by every token and 
 `2 * beam_width` best candidates by log-probability. A candidate that ends (emits `end_id`)
 among the first `beam_width` of them is finished: its penalised score competes for the
 row's best finished hypothesis, which is kept until the end. The best `beam_width`
-candidates that do not end stay alive. A row stops once no alive hypothesis can beat its
-best finished one, whatever it emits later (log-probabilities only fall); after
-`max_length` steps the alive hypotheses compete too, scored at length `max_length`. With
-`beam_width=1` and `length_penalty=0` this is exactly greedy decoding.
+candidates that do not end stay alive. A row stops (and is frozen: later steps change
+nothing in it, so a row's result never depends on the other rows of its batch) by one of two
+rules, `stop_rule`:
+
+- `"current_length"` (the default, Hugging Face's `early_stopping=False` heuristic): once
+  its best finished score beats the best alive hypothesis scored at its current length.
+  A row usually stops a step or two after its best hypothesis ends.
+- `"max_length"` (exact, tensor2tensor's bound): once no alive hypothesis can beat the best
+  finished one whatever it emits later — log-probabilities only fall, but the length penalty
+  grows, so an alive hypothesis is scored as if it reached `max_length` at no cost. Rarely
+  stops before `max_length`; with a beam wider than the tree this is exhaustive search.
+
+After `max_length` steps, or when a row stops, its alive hypotheses compete too, scored at
+their length. With `beam_width=1` and `length_penalty=0` this is exactly greedy decoding.
 
 Written with `keras.ops` rather than `keras_hub.samplers.BeamSampler`, which ranks by the
 raw sum of log-probabilities (no length penalty), lets a beam that has ended keep
@@ -33,6 +43,7 @@ from zoo.decoding.protocol import (
 )
 
 NEGATIVE_INFINITY = float("-inf")
+STOP_RULES = ("current_length", "max_length")
 
 
 def wu_length_penalty(length, alpha):
@@ -51,6 +62,7 @@ def beam_search(
     beam_width=4,
     length_penalty=0.6,
     batch_size=None,
+    stop_rule="current_length",
 ):
     """The best hypothesis per row by `log P(Y) / ((5 + |Y|) / 6) ** length_penalty`.
 
@@ -65,6 +77,8 @@ def beam_search(
         length_penalty: `alpha`; 0 ranks by `log P(Y)` alone, larger values favour longer
             outputs. A float or a scalar tensor.
         batch_size: the number of sequences for a language model (`task="lm"`).
+        stop_rule: when a row stops before `max_length`: `"current_length"` (fast, the
+            usual heuristic) or `"max_length"` (exact); see the module docstring.
 
     `max_length`, `beam_width` and `batch_size` set the shapes of the loop state: they are
     Python ints on every backend, and on TensorFlow may also be scalar int32 tensors (for
@@ -84,6 +98,8 @@ def beam_search(
     ((1, 4), (1,))
     """
     check_special_ids(start_id, end_id)
+    if stop_rule not in STOP_RULES:
+        raise ValueError(f"`stop_rule` must be one of {STOP_RULES}, received {stop_rule!r}.")
     max_length = check_size("max_length", max_length)
     beam_width = check_size("beam_width", beam_width)
     state, batch_size = start_decoding(model, encoder_token_ids, batch_size, max_length)
@@ -94,20 +110,29 @@ def beam_search(
     positions = ops.arange(max_length, dtype="int32")  # (L,)
 
     def best_alive_bound(index, alive_log_probs):
-        """The best score an alive hypothesis of each row could still reach, `(B,)`.
+        """The score an alive hypothesis of each row is held to reach, `(B,)`.
 
-        Its log-probability can only fall, and `x / lp(n)` with `x <= 0` is monotonic in
-        `n`, so the best is at one end of the lengths `n` in `[index, max_length]`.
+        `"current_length"`: the best alive log-probability at the current length.
+        `"max_length"`: the best it could still reach — its log-probability can only fall,
+        and `x / lp(n)` with `x <= 0` is monotonic in `n`, so the best is at one end of the
+        lengths `n` in `[index, max_length]`.
         """
         best = ops.max(alive_log_probs, axis=1)
         shortest = best / wu_length_penalty(ops.maximum(index, 1), alpha)
+        if stop_rule == "current_length":
+            return shortest
         return ops.maximum(shortest, best / wu_length_penalty(max_length, alpha))
 
-    def cond(index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, state):
-        bound = best_alive_bound(index, alive_log_probs)
-        return ops.logical_not(ops.all(ops.greater_equal(best_scores, bound)))
+    def stopped(index, alive_log_probs, best_scores, done):
+        return ops.logical_or(
+            done, ops.greater_equal(best_scores, best_alive_bound(index, alive_log_probs))
+        )
 
-    def body(index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, state):
+    def cond(index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, done, state):
+        return ops.logical_not(ops.all(stopped(index, alive_log_probs, best_scores, done)))
+
+    def body(index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, done, state):
+        done = stopped(index, alive_log_probs, best_scores, done)
         logits, state = model.decode_step(state, last_tokens, index)
         log_probs = token_log_probs(logits)  # (B * K, V)
         vocab_size = ops.shape(log_probs)[-1]
@@ -131,15 +156,18 @@ def beam_search(
         best_new = ops.argmax(finished_scores, axis=1)[:, None]  # (B, 1)
         new_scores = ops.take_along_axis(finished_scores, best_new, axis=1)[:, 0]
         new_ids = ops.take_along_axis(top_ids, best_new[:, :, None], axis=1)[:, 0]
-        improved = new_scores > best_scores
+        improved = ops.logical_and(new_scores > best_scores, ops.logical_not(done))
         best_scores = ops.where(improved, new_scores, best_scores)
         best_ids = ops.where(improved[:, None], new_ids, best_ids)
 
-        # Alive: the best `beam_width` candidates that do not end.
-        alive_log_probs, alive = ops.top_k(
+        # Alive: the best `beam_width` candidates that do not end; a stopped row keeps its.
+        new_alive_log_probs, alive = ops.top_k(
             ops.where(ends, NEGATIVE_INFINITY, top_log_probs), beam_width
         )  # (B, K)
-        alive_ids = ops.take_along_axis(top_ids, alive[:, :, None], axis=1)
+        alive_log_probs = ops.where(done[:, None], alive_log_probs, new_alive_log_probs)
+        alive_ids = ops.where(
+            done[:, None, None], alive_ids, ops.take_along_axis(top_ids, alive[:, :, None], axis=1)
+        )
         last_tokens = ops.take_along_axis(top_tokens, alive, axis=1)
         source_beams = ops.take_along_axis(top_beams, alive, axis=1)
         state = reorder_state(state, ops.reshape(batch_offsets + source_beams, (-1,)))
@@ -150,6 +178,7 @@ def beam_search(
             alive_log_probs,
             best_ids,
             best_scores,
+            done,
             state,
         )
 
@@ -166,19 +195,20 @@ def beam_search(
         ),
         ops.zeros((batch_size, max_length), dtype="int32"),
         ops.full((batch_size,), NEGATIVE_INFINITY, dtype="float32"),
+        ops.zeros((batch_size,), dtype="bool"),
         state,
     )
-    index, _, alive_ids, alive_log_probs, best_ids, best_scores, _ = ops.while_loop(
+    index, _, alive_ids, alive_log_probs, best_ids, best_scores, done, _ = ops.while_loop(
         cond, body, loop_state, maximum_iterations=max_length
     )
 
-    # Hypotheses still alive compete as they are (only after `max_length` steps can they
-    # win: an early stop means the finished one already beats them all).
+    # Hypotheses still alive after `max_length` steps compete, scored at that length; a row
+    # that stopped earlier keeps its best finished one (by its stop rule, they do not beat it).
     alive_scores = alive_log_probs / wu_length_penalty(ops.maximum(index, 1), alpha)
     best_alive = ops.argmax(alive_scores, axis=1)[:, None]
     best_alive_scores = ops.take_along_axis(alive_scores, best_alive, axis=1)[:, 0]
     best_alive_ids = ops.take_along_axis(alive_ids, best_alive[:, :, None], axis=1)[:, 0]
-    use_alive = best_alive_scores > best_scores
+    use_alive = ops.logical_and(best_alive_scores > best_scores, ops.logical_not(done))
     token_ids = ops.where(use_alive[:, None], best_alive_ids, best_ids)
     scores = ops.where(use_alive, best_alive_scores, best_scores)
     return token_ids, scores

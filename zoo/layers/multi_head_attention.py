@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
@@ -97,6 +99,27 @@ class MultiHeadAttention(keras.layers.Layer):
             name=name,
         )
 
+    def _project(self, dense, inputs, input_axes=1):
+        """`dense`'s projection as one 2-D matmul over the flattened leading axes.
+
+        The `EinsumDense` layers hold the weights (their shapes and names are the layer's
+        format); the product is computed here because TensorFlow runs a kernel broadcast
+        over a batch as a batched matmul whose gradient materialises a per-example kernel
+        gradient `(B, in, out)` and sums it — the slowest op of a CPU training step.
+        """
+        kernel = dense.kernel
+        fan_in_shape = tuple(kernel.shape[:input_axes])
+        out_shape = tuple(kernel.shape[input_axes:])
+        fan_in, fan_out = math.prod(fan_in_shape), math.prod(out_shape)
+        leading = ops.shape(inputs)[: len(inputs.shape) - input_axes]
+        outputs = ops.matmul(
+            ops.reshape(inputs, (-1, fan_in)),
+            ops.cast(ops.reshape(kernel, (fan_in, fan_out)), inputs.dtype),
+        )
+        if dense.bias is not None:
+            outputs = outputs + ops.cast(ops.reshape(dense.bias, (fan_out,)), outputs.dtype)
+        return ops.reshape(outputs, tuple(leading) + out_shape)
+
     def build(self, query_shape, key_value_shape=None):
         model_dim = query_shape[-1]
         hidden_dim = self.hidden_dim or model_dim
@@ -129,7 +152,7 @@ class MultiHeadAttention(keras.layers.Layer):
         """Project the encoder output once for cross-attention: `(batch, 2, Tk, h, d/h)`."""
         if not self.cross_attention:
             raise ValueError("`compute_key_value_cache` is for cross-attention layers only.")
-        return ops.swapaxes(self.key_value_dense(key_value), 1, 2)
+        return ops.swapaxes(self._project(self.key_value_dense, key_value), 1, 2)
 
     def call(
         self,
@@ -145,32 +168,35 @@ class MultiHeadAttention(keras.layers.Layer):
     ):
         query_length = ops.shape(query)[1]
         start_index = 0
+        # `unstack`, not `x[:, :, 0]`: the gradient of a strided slice writes each part into
+        # a zero tensor the size of the whole; unstack's is one stack.
         if self.cross_attention:
             if cache is not None:
-                key, value = cache[:, 0], cache[:, 1]
+                key, value = ops.unstack(cache, 2, axis=1)
             elif key_value is None:
                 raise ValueError(
                     "Cross-attention needs `key_value` (the encoder output) or a `cache` from "
                     "`compute_key_value_cache`."
                 )
             else:
-                key_values = self.key_value_dense(key_value)  # (B, S, 2, h, d/h)
-                key, value = key_values[:, :, 0], key_values[:, :, 1]
-            query_heads = self.query_dense(query)  # (B, T, h, d/h)
+                key_values = self._project(self.key_value_dense, key_value)  # (B, S, 2, h, d/h)
+                key, value = ops.unstack(key_values, 2, axis=2)
+            query_heads = self._project(self.query_dense, query)  # (B, T, h, d/h)
         else:
             if key_value is not None:
                 raise ValueError(
                     "This layer does self-attention and takes no `key_value`; build it with "
                     "`cross_attention=True` to attend to another sequence."
                 )
-            projected = self.query_key_value_dense(query)  # (B, T, 3, h, d/h)
-            query_heads, key, value = projected[:, :, 0], projected[:, :, 1], projected[:, :, 2]
+            projected = self._project(self.query_key_value_dense, query)  # (B, T, 3, h, d/h)
+            query_heads, key, value = ops.unstack(projected, 3, axis=2)
             if cache is not None:
                 if cache_update_index is None:
                     raise ValueError("A self-attention `cache` needs `cache_update_index`.")
                 start = [0, cache_update_index, 0, 0]
-                key = ops.slice_update(cache[:, 0], start, key)  # (B, max_length, h, d/h)
-                value = ops.slice_update(cache[:, 1], start, value)
+                key_cache, value_cache = ops.unstack(cache, 2, axis=1)
+                key = ops.slice_update(key_cache, start, key)  # (B, max_length, h, d/h)
+                value = ops.slice_update(value_cache, start, value)
                 cache = ops.stack([key, value], axis=1)
                 start_index = cache_update_index
 
@@ -201,7 +227,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 value,
                 mask=None if mask is None else mask[:, None, :, :],
             )
-        output = self.output_dense(output)  # (B, T, d)
+        output = self._project(self.output_dense, output, input_axes=2)  # (B, T, d)
 
         results = (output,)
         if return_attention_scores:

@@ -87,17 +87,23 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
         is_real = self._is_real_token(y_true)  # (B, T)
         # Any pad id (even -100 or out of vocabulary) must be a safe index.
         y_true = ops.where(is_real, y_true, 0)
+        smoothing = self.label_smoothing
         if self.from_logits:
-            log_probs = ops.log_softmax(y_pred, axis=-1)
+            # The fused sparse cross-entropy, not a gather from log_softmax: on TensorFlow
+            # the gather's gradient is a segment sum over the whole (B, T, V) tensor.
+            losses = ops.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+            if smoothing:
+                # -mean_v log p_v = logsumexp(z) - mean_v z.
+                uniform_cross_entropy = ops.logsumexp(y_pred, axis=-1) - ops.mean(y_pred, axis=-1)
+                losses = (1.0 - smoothing) * losses + smoothing * uniform_cross_entropy
         else:
             epsilon = keras.config.epsilon()
             log_probs = ops.log(ops.clip(y_pred, epsilon, 1.0))
-        target_indices = ops.expand_dims(y_true, -1)  # (B, T, 1)
-        losses = -ops.take_along_axis(log_probs, target_indices, axis=-1)[..., 0]  # (B, T)
-        if self.label_smoothing:
-            uniform_cross_entropy = -ops.mean(log_probs, axis=-1)  # (B, T)
-            smoothing = self.label_smoothing
-            losses = (1.0 - smoothing) * losses + smoothing * uniform_cross_entropy
+            target_indices = ops.expand_dims(y_true, -1)  # (B, T, 1)
+            losses = -ops.take_along_axis(log_probs, target_indices, axis=-1)[..., 0]  # (B, T)
+            if smoothing:
+                uniform_cross_entropy = -ops.mean(log_probs, axis=-1)  # (B, T)
+                losses = (1.0 - smoothing) * losses + smoothing * uniform_cross_entropy
         # Zero padding outright: its weight is 0, but 0 * inf would be NaN.
         return ops.where(is_real, losses, 0.0)
 
