@@ -35,8 +35,9 @@ def test_encoder_padding_never_changes_real_positions(rng):
     np.testing.assert_allclose(after[:, :4], before[:, :4], atol=1e-6)
 
 
+@pytest.mark.parametrize("stacked", [True, False])
 @pytest.mark.parametrize("cross", [True, False])
-def test_decoder_block_cached_steps_equal_full_pass_and_no_future_leak(rng, cross):
+def test_decoder_block_cached_steps_equal_full_pass_and_no_future_leak(rng, cross, stacked):
     block = TransformerDecoderBlock(INNER, HEADS, has_cross_attention=cross, norm_first=cross)
     target = rng.normal(size=(2, 5, WIDTH)).astype("float32")
     source = rng.normal(size=(2, 4, WIDTH)).astype("float32") if cross else None
@@ -48,8 +49,13 @@ def test_decoder_block_cached_steps_equal_full_pass_and_no_future_leak(rng, cros
     leaked = np.asarray(block(changed, source, encoder_padding_mask=source_mask))
     np.testing.assert_allclose(leaked[:, :3], full[:, :3], atol=1e-6)
 
+    # The cache as keras-hub stacks it, or as a (key, value) pair; it comes back as it went in.
     cache = np.zeros((2, 2, 5, HEADS, WIDTH // HEADS), "float32")
+    if not stacked:
+        cache = (cache[:, 0], cache[:, 1])
     cross_cache = block.compute_cross_attention_cache(source) if cross else None
+    if cross and stacked:
+        cross_cache = np.stack([np.asarray(part) for part in cross_cache], axis=1)
     for index in range(5):
         step, cache = block(
             target[:, index : index + 1],
@@ -59,6 +65,7 @@ def test_decoder_block_cached_steps_equal_full_pass_and_no_future_leak(rng, cros
             cross_attention_cache=cross_cache,
         )
         np.testing.assert_allclose(np.asarray(step)[:, 0], full[:, index], atol=1e-5)
+        assert isinstance(cache, tuple) != stacked
 
 
 def test_decoder_block_returns_cross_attention_weights_that_ignore_encoder_padding(rng):

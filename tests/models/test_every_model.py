@@ -118,4 +118,4 @@ def test_learned_positions_refuse_to_decode_past_their_table():
     )
     with pytest.raises(ValueError, match="exceeds the 8 positions"):
         model.init_decode_state(2, max_length=9)
-    assert model.init_decode_state(2, max_length=8)["self_attention_cache_0"].shape[2] == 8
+    assert model.init_decode_state(2, max_length=8)["self_attention_key_cache_0"].shape[1] == 8

@@ -18,6 +18,9 @@ def test_flags_demo_and_config_overrides():
         ["--model", "lstm", "--use-attention", "false", "--epochs", "3"]
     )
     assert (settings.model, settings.epochs, overrides) == ("lstm", 3, {"use_attention": False})
+    assert settings.mixed_precision and settings.ema_momentum == 0.99  # the recipe's defaults
+    settings, _ = translate.parse_args(["--no-mixed-precision", "--ema-momentum", "0"])
+    assert not settings.mixed_precision and settings.ema_momentum == 0.0
     with pytest.raises(SystemExit):
         translate.parse_args(["--model", "lstm", "--num-heads", "x"])
     with pytest.raises(SystemExit):  # a transformer field is not an lstm flag

@@ -39,11 +39,18 @@ from zoo.decoding.protocol import (
     reorder_state,
     start_decoding,
     tile_state,
-    token_log_probs,
+    top_token_log_probs,
 )
 
 NEGATIVE_INFINITY = float("-inf")
 STOP_RULES = ("current_length", "max_length")
+
+
+def _smaller(a, b):
+    """`min(a, b)`, a Python int when both are (JAX needs static top-k sizes)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return min(a, b)
+    return ops.minimum(a, b)
 
 
 def wu_length_penalty(length, alpha):
@@ -134,13 +141,18 @@ def beam_search(
     def body(index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, done, state):
         done = stopped(index, alive_log_probs, best_scores, done)
         logits, state = model.decode_step(state, last_tokens, index)
-        log_probs = token_log_probs(logits)  # (B * K, V)
-        vocab_size = ops.shape(log_probs)[-1]
-        candidates = ops.reshape(alive_log_probs, (-1, 1)) + log_probs
-        candidates = ops.reshape(candidates, (-1, beam_width * vocab_size))  # (B, K * V)
+        # The best 2K candidates of a row are among the best 2K of each of its hypotheses:
+        # take those first, `(B * K, 2K)`, then the row's best of the `K * 2K` — the same
+        # choice as a top-k over all `K * V`, on much shorter rows.
+        per_beam = _smaller(2 * beam_width, ops.shape(logits)[-1] - 1)
+        beam_log_probs, beam_tokens = top_token_log_probs(logits, per_beam)
+        candidates = ops.reshape(alive_log_probs, (-1, 1)) + beam_log_probs
+        candidates = ops.reshape(candidates, (-1, beam_width * per_beam))  # (B, K * 2K)
         top_log_probs, top_indices = ops.top_k(candidates, 2 * beam_width)  # (B, 2K)
-        top_beams = top_indices // vocab_size
-        top_tokens = ops.cast(top_indices % vocab_size, "int32")
+        top_beams = top_indices // per_beam
+        top_tokens = ops.take_along_axis(
+            ops.reshape(beam_tokens, (-1, beam_width * per_beam)), top_indices, axis=1
+        )
         ends = ops.equal(top_tokens, end_id)
         # The ids of the hypotheses each candidate extends, with the candidate written in.
         top_ids = ops.take_along_axis(alive_ids, top_beams[:, :, None], axis=1)  # (B, 2K, L)

@@ -111,6 +111,18 @@ def token_log_probs(logits):
     return ops.where(is_pad[None, :], float("-inf"), log_probs)
 
 
+def top_token_log_probs(logits, k):
+    """The `k` most likely tokens of each row, `(N, V)` logits -> `(log_probs, ids)`, both
+    `(N, k)`, ids int32: `token_log_probs` restricted to its top `k`, without computing the
+    log-probabilities of the whole vocabulary (one `logsumexp`, then `k` per row).
+    `k` must be below `V` (the padding id is never among them)."""
+    logits = ops.cast(logits, "float32")
+    log_normaliser = ops.logsumexp(logits, axis=-1, keepdims=True)  # (N, 1)
+    is_pad = ops.equal(ops.arange(ops.shape(logits)[-1]), PAD_ID)  # (V,)
+    top_logits, ids = ops.top_k(ops.where(is_pad[None, :], float("-inf"), logits), k)
+    return top_logits - log_normaliser, ops.cast(ids, "int32")
+
+
 def tile_state(state, times):
     """Repeat every row of the state `times` times: `(B, ...)` -> `(B * times, ...)`."""
     return {key: ops.repeat(value, times, axis=0) for key, value in state.items()}
@@ -118,7 +130,7 @@ def tile_state(state, times):
 
 # State entries that depend only on the source sentence: every beam of a batch row holds the
 # same copy, and beams never leave their row, so reordering them would only copy memory.
-SOURCE_ONLY_PREFIXES = ("cross_attention_cache", "encoder_padding_mask", "encoder_outputs")
+SOURCE_ONLY_PREFIXES = ("cross_attention_", "encoder_padding_mask", "encoder_outputs")
 
 
 def reorder_state(state, indices):

@@ -42,9 +42,13 @@ class MultiHeadAttention(keras.layers.Layer):
             encoder's padding mask).
         use_causal_mask: mask the future (decoder self-attention).
         attention_mask: an extra `(batch, Tq, Tk)` bool mask, ANDed with the others.
-        cache: self-attention: `(batch, 2, max_length, h, d/h)` keys and values of the
-            positions decoded so far, updated at `cache_update_index`; cross-attention: the
-            projected encoder keys/values from `compute_key_value_cache`, reused every step.
+        cache: self-attention: the keys and values of the positions decoded so far, updated
+            at `cache_update_index` — a `(key, value)` pair of `(batch, max_length, h, d/h)`
+            tensors, or both stacked as `(batch, 2, max_length, h, d/h)` (keras-hub's
+            layout); the updated cache comes back in the form it came in. The pair is
+            cheaper: a step updates each tensor without unstacking and restacking them.
+            Cross-attention: the projected encoder keys/values from
+            `compute_key_value_cache` (or stacked likewise), reused every step.
         cache_update_index: the position of the first query in the cache (self-attention).
         return_attention_scores: also return the weights `(batch, h, Tq, Tk)`.
         training: whether dropout is active.
@@ -149,10 +153,12 @@ class MultiHeadAttention(keras.layers.Layer):
         self.built = True
 
     def compute_key_value_cache(self, key_value):
-        """Project the encoder output once for cross-attention: `(batch, 2, Tk, h, d/h)`."""
+        """Project the encoder output once for cross-attention: a `(key, value)` pair of
+        `(batch, Tk, h, d/h)` tensors."""
         if not self.cross_attention:
             raise ValueError("`compute_key_value_cache` is for cross-attention layers only.")
-        return ops.swapaxes(self._project(self.key_value_dense, key_value), 1, 2)
+        key, value = ops.unstack(self._project(self.key_value_dense, key_value), 2, axis=2)
+        return key, value
 
     def call(
         self,
@@ -172,7 +178,7 @@ class MultiHeadAttention(keras.layers.Layer):
         # a zero tensor the size of the whole; unstack's is one stack.
         if self.cross_attention:
             if cache is not None:
-                key, value = ops.unstack(cache, 2, axis=1)
+                key, value, _ = _split_cache(cache)
             elif key_value is None:
                 raise ValueError(
                     "Cross-attention needs `key_value` (the encoder output) or a `cache` from "
@@ -194,10 +200,10 @@ class MultiHeadAttention(keras.layers.Layer):
                 if cache_update_index is None:
                     raise ValueError("A self-attention `cache` needs `cache_update_index`.")
                 start = [0, cache_update_index, 0, 0]
-                key_cache, value_cache = ops.unstack(cache, 2, axis=1)
+                key_cache, value_cache, stacked = _split_cache(cache)
                 key = ops.slice_update(key_cache, start, key)  # (B, max_length, h, d/h)
                 value = ops.slice_update(value_cache, start, value)
-                cache = ops.stack([key, value], axis=1)
+                cache = ops.stack([key, value], axis=1) if stacked else (key, value)
                 start_index = cache_update_index
 
         mask = compute_attention_mask(
@@ -253,6 +259,15 @@ class MultiHeadAttention(keras.layers.Layer):
             }
         )
         return config
+
+
+def _split_cache(cache):
+    """`(key, value, stacked)` from a `(key, value)` pair or a stacked `(B, 2, ...)` tensor."""
+    if isinstance(cache, (tuple, list)):
+        if len(cache) != 2:
+            raise ValueError(f"A cache pair must be `(key, value)`; received {len(cache)} tensors.")
+        return cache[0], cache[1], False
+    return *ops.unstack(cache, 2, axis=1), True
 
 
 def closest_divisor(hidden_dim: int, num_heads: int) -> int:

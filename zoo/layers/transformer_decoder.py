@@ -30,10 +30,13 @@ class TransformerDecoderBlock(ResidualBlock):
         decoder_padding_mask: `(batch, T)` bool, `True` at real target tokens.
         encoder_padding_mask: `(batch, S)` bool, `True` at real source tokens — the mask
             cross-attention uses.
-        self_attention_cache: `(batch, 2, max_length, h, d/h)` for incremental decoding.
+        self_attention_cache: for incremental decoding, a `(key, value)` pair of
+            `(batch, max_length, h, d/h)` tensors, or both stacked as
+            `(batch, 2, max_length, h, d/h)`; returned updated, in the same form.
         self_attention_cache_update_index: position of the first token of
             `decoder_sequence` in that cache.
-        cross_attention_cache: the encoder keys/values, from `compute_cross_attention_cache`.
+        cross_attention_cache: the encoder keys/values, from `compute_cross_attention_cache`
+            (a `(key, value)` pair).
         return_attention_scores: also return a dict of the attention weights
             (`"self_attention"`, and `"cross_attention"` when the block has it).
         training: whether dropout is active.

@@ -85,16 +85,19 @@ class TransformerStacks:
                 "max_sequence_length tokens, or use position_encoding='sinusoidal'."
             )
         head_dim = config.hidden_dim // config.num_heads
-        return (batch_size, 2, max_length, config.num_heads, head_dim)
+        return (batch_size, max_length, config.num_heads, head_dim)
 
     def _empty_self_attention_caches(self, batch_size, max_length):
-        """One `(B, 2, max_length, h, d/h)` key/value cache per decoder layer. Separate
+        """A `(B, max_length, h, d/h)` key cache and value cache per decoder layer. Separate
         entries, not one stacked tensor, so a step copies nothing it does not update."""
         shape = self._cache_shape(batch_size, max_length)
-        return {
-            f"self_attention_cache_{i}": ops.zeros(shape, dtype=self.compute_dtype)
-            for i in range(len(self.decoder_blocks))
-        }
+        state = {}
+        for i in range(len(self.decoder_blocks)):
+            for kind in ("key", "value"):
+                state[f"self_attention_{kind}_cache_{i}"] = ops.zeros(
+                    shape, dtype=self.compute_dtype
+                )
+        return state
 
     def _cached_decoder_step(self, state, token_ids, index, encoder_padding_mask=None):
         """One token through the decoder stack: `(B,)` ids at position `index` -> `(B, V)`.
@@ -106,12 +109,19 @@ class TransformerStacks:
         hidden = self.decoder_embedding(token_ids[:, None], start_index=index)  # (B, 1, d)
         state = dict(state)
         for i, block in enumerate(self.decoder_blocks):
-            hidden, state[f"self_attention_cache_{i}"] = block(
+            keys, values = f"self_attention_key_cache_{i}", f"self_attention_value_cache_{i}"
+            cross_cache = None
+            if f"cross_attention_key_cache_{i}" in state:
+                cross_cache = (
+                    state[f"cross_attention_key_cache_{i}"],
+                    state[f"cross_attention_value_cache_{i}"],
+                )
+            hidden, (state[keys], state[values]) = block(
                 hidden,
                 encoder_padding_mask=encoder_padding_mask,
-                self_attention_cache=state[f"self_attention_cache_{i}"],
+                self_attention_cache=(state[keys], state[values]),
                 self_attention_cache_update_index=index,
-                cross_attention_cache=state.get(f"cross_attention_cache_{i}"),
+                cross_attention_cache=cross_cache,
             )
         return self._decoder_head(hidden)[:, 0], state
 
@@ -188,8 +198,10 @@ class TransformerSeq2Seq(TransformerStacks, ZooModel):
         encoded, padding_mask = self.encode(encoder_token_ids)
         state = self._empty_self_attention_caches(ops.shape(encoder_token_ids)[0], max_length)
         for i, block in enumerate(self.decoder_blocks):
-            # The encoder keys/values each layer attends to, projected once: (B, 2, S, h, d/h).
-            state[f"cross_attention_cache_{i}"] = block.compute_cross_attention_cache(encoded)
+            # The encoder keys/values each layer attends to, projected once: (B, S, h, d/h).
+            key, value = block.compute_cross_attention_cache(encoded)
+            state[f"cross_attention_key_cache_{i}"] = key
+            state[f"cross_attention_value_cache_{i}"] = value
         state["encoder_padding_mask"] = padding_mask
         return state
 
