@@ -68,6 +68,26 @@ def test_cross_attention_equals_keras_and_uses_the_encoder_padding_mask(rng):
     np.testing.assert_allclose(np.asarray(cached[0]), np.asarray(output), atol=1e-5)
 
 
+def test_cross_attention_shares_one_key_row_among_consecutive_query_rows(rng):
+    # Beam search: 3 beams per sentence attend to one copy of the sentence's encoder output,
+    # as if it were repeated for each beam.
+    reference, ours, query, value = reference_pair(True, rng)
+    beams = np.repeat(rng.normal(size=(BATCH, 1, WIDTH)), 3, axis=0).astype("float32")
+    beams += 0.1 * rng.normal(size=beams.shape).astype("float32")  # (6, 1, d)
+    encoder_padding = padding([7, 4], SOURCE)
+    tiled = ours(
+        beams, np.repeat(value, 3, axis=0), key_padding_mask=np.repeat(encoder_padding, 3, 0)
+    )
+    shared = ours(beams, value, key_padding_mask=encoder_padding)
+    np.testing.assert_allclose(np.asarray(shared), np.asarray(tiled), atol=1e-5)
+    cached = ours(
+        beams, key_padding_mask=encoder_padding, cache=ours.compute_key_value_cache(value)
+    )
+    np.testing.assert_allclose(np.asarray(cached[0]), np.asarray(tiled), atol=1e-5)
+    # Each beam row attends to its own sentence: the rows of the two sentences differ.
+    assert np.abs(np.asarray(shared)[0] - np.asarray(shared)[3]).max() > 1e-3
+
+
 def test_causal_self_attention_never_sees_the_future(rng):
     ours = MultiHeadAttention(HEADS)
     query = rng.normal(size=(1, 6, WIDTH)).astype("float32")

@@ -8,10 +8,15 @@ A decodable model (every zoo `seq2seq` and `lm` model) offers two methods:
 - `logits, state = model.decode_step(state, token_ids, index)`: `token_ids` int32 `(B,)` at
   position `index` (0-based, `< max_length`) -> float32 logits `(B, V)` for the next token.
 
-`state` is a dict of batch-first tensors, so a beam search tiles and reorders every entry
-along axis 0. Decoding feeds the start id at index 0; the padding id 0 is never emitted (the
-models mask it as a key in the full pass, so emitting it would make cached decoding and the
-full pass disagree, and it could not be told apart from the padding after the end token).
+`state` is a dict of batch-first tensors, so a beam search tiles and reorders its entries
+along axis 0 — all but the source-only ones (names starting with `SOURCE_ONLY_PREFIXES`:
+encoder outputs, keys/values and padding mask), which keep one row per sentence; a model's
+`decode_step` must accept `K` rows of `token_ids` per row of them (zoo's attention does: it
+folds the `K` beams of a sentence into its query axis).
+
+Decoding feeds the start id at index 0; the padding id 0 is never emitted (the models mask
+it as a key in the full pass, so emitting it would make cached decoding and the full pass
+disagree, and it could not be told apart from the padding after the end token).
 """
 
 from __future__ import annotations
@@ -123,14 +128,19 @@ def top_token_log_probs(logits, k):
     return top_logits - log_normaliser, ops.cast(ids, "int32")
 
 
-def tile_state(state, times):
-    """Repeat every row of the state `times` times: `(B, ...)` -> `(B * times, ...)`."""
-    return {key: ops.repeat(value, times, axis=0) for key, value in state.items()}
-
-
-# State entries that depend only on the source sentence: every beam of a batch row holds the
-# same copy, and beams never leave their row, so reordering them would only copy memory.
+# State entries that depend only on the source sentence: the beams of a sentence share one
+# row of them (the models' attention folds a sentence's beams into its query axis), and
+# beams never leave their sentence, so tiling or reordering them would only copy memory.
 SOURCE_ONLY_PREFIXES = ("cross_attention_", "encoder_padding_mask", "encoder_outputs")
+
+
+def tile_state(state, times):
+    """Repeat every row of the state `times` times: `(B, ...)` -> `(B * times, ...)`, except
+    the source-only entries, which keep one row per sentence."""
+    return {
+        key: value if key.startswith(SOURCE_ONLY_PREFIXES) else ops.repeat(value, times, axis=0)
+        for key, value in state.items()
+    }
 
 
 def reorder_state(state, indices):

@@ -48,7 +48,10 @@ class MultiHeadAttention(keras.layers.Layer):
             layout); the updated cache comes back in the form it came in. The pair is
             cheaper: a step updates each tensor without unstacking and restacking them.
             Cross-attention: the projected encoder keys/values from
-            `compute_key_value_cache` (or stacked likewise), reused every step.
+            `compute_key_value_cache` (or stacked likewise), reused every step. A
+            cross-attention cache (or `key_value`) may hold one row per `K` query rows —
+            `query` rows `k * K ... k * K + K - 1` attend to row `k` (beam search's beams of
+            one sentence share its encoder keys and values).
         cache_update_index: the position of the first query in the cache (self-attention).
         return_attention_scores: also return the weights `(batch, h, Tq, Tk)`.
         training: whether dropout is active.
@@ -187,7 +190,13 @@ class MultiHeadAttention(keras.layers.Layer):
             else:
                 key_values = self._project(self.key_value_dense, key_value)  # (B, S, 2, h, d/h)
                 key, value = ops.unstack(key_values, 2, axis=2)
-            query_heads = self._project(self.query_dense, query)  # (B, T, h, d/h)
+            query_heads = self._project(self.query_dense, query)  # (N, T, h, d/h)
+            # Beam search keeps one copy of the encoder keys/values per sentence, not one per
+            # beam: with `B` key rows for `N = B * K` query rows, fold the `K` consecutive
+            # query rows of a sentence into its query axis, (N, T) -> (B, K * T).
+            heads_shape = tuple(query_heads.shape[2:])
+            query_heads = ops.reshape(query_heads, (ops.shape(key)[0], -1) + heads_shape)
+            query_length = ops.shape(query_heads)[1]
         else:
             if key_value is not None:
                 raise ValueError(
@@ -233,6 +242,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 value,
                 mask=None if mask is None else mask[:, None, :, :],
             )
+        if self.cross_attention:  # unfold the beams: (B, K * T) -> (N, T)
+            output = ops.reshape(output, (ops.shape(query)[0], -1) + heads_shape)
         output = self._project(self.output_dense, output, input_axes=2)  # (B, T, d)
 
         results = (output,)
