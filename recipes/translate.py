@@ -86,7 +86,7 @@ class Settings:
     beam_width: int = 4
     length_penalty: float = 0.6
     warmup_steps: int = 400
-    learning_rate_scale: float = 0.7
+    learning_rate_scale: float = 1.0
     ema_momentum: float = 0.99
     mixed_precision: bool = True
     jit_compile: bool = False

@@ -39,3 +39,36 @@ def test_a_seq2seq_batch_equals_each_source_alone(rng):
         np.testing.assert_allclose(
             np.asarray(alone_scores)[0], np.asarray(scores)[row], rtol=1e-5, atol=1e-6
         )
+
+
+@pytest.mark.parametrize("name", ["lstm", "simple_rnn", "transformer"])
+def test_beam_search_after_fit_on_bucketed_batches(name, rng):
+    # A model trained by fit() on token-bucketed batches of varying shape, then decoded by
+    # beam search in the same process, as the recipe does (an earlier version crashed here
+    # with mismatched batch sizes inside an LSTM cell). Each row must decode as if alone.
+    from zoo.data import make_translation_dataset
+    from zoo.decoding.text import compiled_decoder
+    from zoo.training import compile_seq2seq
+
+    class Ids:  # a tokenizer over pre-tokenized "sentences" (space-separated ids)
+        pad_id, start_id, end_id = 0, 1, 2
+
+        def encode(self, texts):
+            return [[int(token) for token in text.split()] for text in texts]
+
+    pairs = [
+        (" ".join(map(str, rng.integers(3, 20, n))), " ".join(map(str, rng.integers(3, 20, n))))
+        for n in rng.integers(2, 11, 120)
+    ]
+    dataset = make_translation_dataset(
+        pairs, Ids(), batch_size=None, tokens_per_batch=96, max_length=12, seed=0
+    )
+    model = zoo.build(name, task="seq2seq", preset="tiny", vocab_size=20)
+    compile_seq2seq(model, warmup_steps=5)
+    model.fit(dataset, epochs=1, verbose=0)
+    decode = compiled_decoder(model, beam_width=3, start_id=1, end_id=2, max_length=8)
+    source = np.array([[5, 6, 7, 8, 0], [9, 10, 0, 0, 0], [11, 12, 13, 14, 15]], "int32")
+    together, _ = decode(source)
+    for row in range(len(source)):
+        alone, _ = decode(source[row : row + 1])
+        np.testing.assert_array_equal(np.asarray(together)[row], np.asarray(alone)[0])

@@ -157,9 +157,12 @@ def test_beam_width_one_is_greedy(rng):
         np.testing.assert_allclose(np.asarray(scores), np.asarray(greedy_scores), rtol=1e-6)
 
 
+@pytest.mark.parametrize("compaction_steps", [(), (2, 3)], ids=["whole", "compacted"])
 @pytest.mark.parametrize("stop_rule", ["current_length", "max_length"])
 @pytest.mark.parametrize("name, task", tiny_decoders())
-def test_beam_search_equals_an_independent_one_over_full_forward_passes(name, task, stop_rule, rng):
+def test_beam_search_equals_an_independent_one_over_full_forward_passes(
+    name, task, stop_rule, compaction_steps, rng
+):
     model, source, inputs = sharpened_tiny(name, task, rng)
     max_length, beam_width, alpha = 5, 3, 0.6
     batch_size = 2 if task == "seq2seq" else 1
@@ -182,6 +185,23 @@ def test_beam_search_equals_an_independent_one_over_full_forward_passes(name, ta
         beam_width=beam_width,
         length_penalty=alpha,
         stop_rule=stop_rule,
+        compaction_steps=compaction_steps,
     )
     np.testing.assert_array_equal(np.asarray(token_ids), expected_ids)
     np.testing.assert_allclose(np.asarray(scores), expected_scores, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, task", [(name, task) for name, task in tiny_decoders() if task == "seq2seq"]
+)
+def test_dropping_stopped_sentences_from_the_batch_changes_nothing(name, task, rng):
+    # Sentences of a batch stop at different steps; compacting the batch after steps 1, 2, 4
+    # and 6 must give each sentence exactly what the whole-batch loop gives it.
+    model, source, inputs = sharpened_tiny(name, task, rng, batch_size=5)
+    kwargs = dict(inputs, start_id=START_ID, end_id=END_ID, max_length=9, beam_width=3)
+    whole_ids, whole_scores = beam_search(model, **kwargs, compaction_steps=())
+    ids, scores = beam_search(model, **kwargs, compaction_steps=(1, 2, 4, 6))
+    np.testing.assert_array_equal(np.asarray(ids), np.asarray(whole_ids))
+    np.testing.assert_allclose(np.asarray(scores), np.asarray(whole_scores), rtol=1e-6)
+    lengths = (np.asarray(whole_ids) != 0).sum(1)
+    assert len(set(lengths.tolist())) > 1, "the test needs sentences that stop at different steps"

@@ -31,9 +31,11 @@ for the best beam, and needs `num_beams` as a Python int.
 
 from __future__ import annotations
 
+import keras
 from keras import ops
 
 from zoo.decoding.protocol import (
+    SOURCE_ONLY_PREFIXES,
     check_size,
     check_special_ids,
     reorder_state,
@@ -44,6 +46,8 @@ from zoo.decoding.protocol import (
 
 NEGATIVE_INFINITY = float("-inf")
 STOP_RULES = ("current_length", "max_length")
+# Steps after which sentences that have stopped leave the batch (TensorFlow only).
+COMPACTION_STEPS = (8, 12, 16, 24, 32, 48, 64, 96, 128)
 
 
 def _smaller(a, b):
@@ -70,6 +74,7 @@ def beam_search(
     length_penalty=0.6,
     batch_size=None,
     stop_rule="current_length",
+    compaction_steps=COMPACTION_STEPS,
 ):
     """The best hypothesis per row by `log P(Y) / ((5 + |Y|) / 6) ** length_penalty`.
 
@@ -86,6 +91,11 @@ def beam_search(
         batch_size: the number of sequences for a language model (`task="lm"`).
         stop_rule: when a row stops before `max_length`: `"current_length"` (fast, the
             usual heuristic) or `"max_length"` (exact); see the module docstring.
+        compaction_steps: after each of these steps, the sentences that have stopped leave
+            the batch, so the later steps compute only the sentences still running (the
+            results are the same; a batch of short and long sentences decodes much faster).
+            TensorFlow only — the batch shrinks, which JAX's static shapes forbid; JAX
+            ignores it. `()` turns it off.
 
     `max_length`, `beam_width` and `batch_size` set the shapes of the loop state: they are
     Python ints on every backend, and on TensorFlow may also be scalar int32 tensors (for
@@ -113,7 +123,6 @@ def beam_search(
     alpha = length_penalty
     # Flat rows are batch-major, beam-minor: row `b * beam_width + k` is beam `k` of row `b`.
     state = tile_state(state, beam_width)
-    batch_offsets = ops.arange(batch_size, dtype="int32")[:, None] * beam_width  # (B, 1)
     positions = ops.arange(max_length, dtype="int32")  # (L,)
 
     def best_alive_bound(index, alive_log_probs):
@@ -124,7 +133,8 @@ def beam_search(
         and `x / lp(n)` with `x <= 0` is monotonic in `n`, so the best is at one end of the
         lengths `n` in `[index, max_length]`.
         """
-        best = ops.max(alive_log_probs, axis=1)
+        # `initial`: a compacted batch may be empty, where eager TensorFlow's max refuses.
+        best = ops.max(alive_log_probs, axis=1, initial=NEGATIVE_INFINITY)
         shortest = best / wu_length_penalty(ops.maximum(index, 1), alpha)
         if stop_rule == "current_length":
             return shortest
@@ -182,6 +192,8 @@ def beam_search(
         )
         last_tokens = ops.take_along_axis(top_tokens, alive, axis=1)
         source_beams = ops.take_along_axis(top_beams, alive, axis=1)
+        # Rows are batch-major, beam-minor: row `b * beam_width + k` is beam `k` of row `b`.
+        batch_offsets = ops.arange(ops.shape(alive)[0], dtype="int32")[:, None] * beam_width
         state = reorder_state(state, ops.reshape(batch_offsets + source_beams, (-1,)))
         return (
             index + 1,
@@ -210,12 +222,74 @@ def beam_search(
         ops.zeros((batch_size,), dtype="bool"),
         state,
     )
-    index, _, alive_ids, alive_log_probs, best_ids, best_scores, done, _ = ops.while_loop(
-        cond, body, loop_state, maximum_iterations=max_length
-    )
+    if keras.config.backend() != "tensorflow" or not compaction_steps:
+        index, _, alive_ids, alive_log_probs, best_ids, best_scores, done, _ = ops.while_loop(
+            cond, body, loop_state, maximum_iterations=max_length
+        )
+        return _final_choice(index, alive_ids, alive_log_probs, best_ids, best_scores, done, alpha)
 
-    # Hypotheses still alive after `max_length` steps compete, scored at that length; a row
-    # that stopped earlier keeps its best finished one (by its stop rule, they do not beat it).
+    # Segments between compaction steps, the last one up to `max_length`.
+    ends = sorted(step for step in set(compaction_steps) if step > 0)
+    if isinstance(max_length, int):
+        ends = [step for step in ends if step < max_length]
+    token_ids = ops.zeros((batch_size, max_length), dtype="int32")
+    scores = ops.full((batch_size,), NEGATIVE_INFINITY, dtype="float32")
+    sentences = ops.arange(batch_size, dtype="int32")  # the input row of each current row
+    for end in [*ends, None]:
+        limit = max_length if end is None else ops.minimum(end, max_length)
+
+        def segment_cond(index, *rest, limit=limit):
+            return ops.logical_and(ops.less(index, limit), cond(index, *rest))
+
+        loop_state = ops.while_loop(segment_cond, body, loop_state)
+        index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, done, state = (
+            loop_state
+        )
+        if end is None:
+            break
+        # Sentences that have stopped are final: write them out and drop them.
+        finished = stopped(index, alive_log_probs, best_scores, done)
+        gone = ops.nonzero(finished)[0]
+        token_ids = ops.scatter_update(
+            token_ids, ops.take(sentences, gone)[:, None], ops.take(best_ids, gone, axis=0)
+        )
+        scores = ops.scatter_update(
+            scores, ops.take(sentences, gone)[:, None], ops.take(best_scores, gone)
+        )
+        kept = ops.cast(ops.nonzero(ops.logical_not(finished))[0], "int32")
+        kept_beams = ops.reshape(
+            kept[:, None] * beam_width + ops.arange(beam_width, dtype="int32"), (-1,)
+        )
+        sentences = ops.take(sentences, kept)
+        loop_state = (
+            index,
+            ops.take(last_tokens, kept_beams),
+            ops.take(alive_ids, kept, axis=0),
+            ops.take(alive_log_probs, kept, axis=0),
+            ops.take(best_ids, kept, axis=0),
+            ops.take(best_scores, kept),
+            ops.take(done, kept),
+            {
+                key: ops.take(
+                    value, kept if key.startswith(SOURCE_ONLY_PREFIXES) else kept_beams, axis=0
+                )
+                for key, value in state.items()
+            },
+        )
+    final_ids, final_scores = _final_choice(
+        index, alive_ids, alive_log_probs, best_ids, best_scores, done, alpha
+    )
+    token_ids = ops.scatter_update(token_ids, sentences[:, None], final_ids)
+    scores = ops.scatter_update(scores, sentences[:, None], final_scores)
+    return token_ids, scores
+
+
+def _final_choice(index, alive_ids, alive_log_probs, best_ids, best_scores, done, alpha):
+    """Each row's result, `(token_ids, scores)`, once its loop is over.
+
+    Hypotheses still alive after `max_length` steps compete, scored at that length; a row
+    that stopped earlier keeps its best finished one (by its stop rule, they do not beat it).
+    """
     alive_scores = alive_log_probs / wu_length_penalty(ops.maximum(index, 1), alpha)
     best_alive = ops.argmax(alive_scores, axis=1)[:, None]
     best_alive_scores = ops.take_along_axis(alive_scores, best_alive, axis=1)[:, 0]
