@@ -233,6 +233,8 @@ def run(settings: Settings | None = None, **overrides) -> dict:
     )
     train_seconds = time.perf_counter() - start
     steps = int(model.optimizer.iterations.numpy())
+    # The trained model as `fit()` left it (with `--ema-momentum`, the weight average).
+    model.save(run_dir / "checkpoints" / "final.keras")
 
     english, references = one_reference_each(test_pairs, settings.test_sentences, settings.seed)
     start = time.perf_counter()

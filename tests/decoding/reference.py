@@ -50,6 +50,8 @@ class Sharpened:
         self.scale = spread / float(np.std(forward(model, probe_inputs)))
         self.bonus = np.zeros(model.output_shape[-1], dtype="float32")
         self.bonus[end_id] = end_bonus
+        if hasattr(model, "resize_decode_state"):  # the optional part of the protocol
+            self.resize_decode_state = model.resize_decode_state
 
     def adjust(self, logits):
         return ops.cast(logits, "float32") * self.scale + self.bonus

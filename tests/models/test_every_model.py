@@ -85,19 +85,29 @@ def test_language_models_never_see_the_future(name, rng):
         assert np.abs(predict(model, changed)[:, t + 1 :] - outputs[:, t + 1 :]).max() > 1e-4
 
 
+@pytest.mark.parametrize("grow", [False, True], ids=["fixed", "grown"])
 @pytest.mark.parametrize("name, task", DECODERS)
-def test_cached_decoding_equals_the_full_forward_pass(name, task, rng):
+def test_cached_decoding_equals_the_full_forward_pass(name, task, grow, rng):
+    # "grown": the state starts with room for 2 positions and, where the model can resize
+    # it (the optional `resize_decode_state`), grows by 2 before each step that needs room.
     model = tiny(name, task, dropout=0.1)
+    resizable = hasattr(model, "resize_decode_state")
+    if grow and not resizable:
+        pytest.skip(f"{name} {task} keeps no per-position state to resize")
+    room = 2 if grow else 9
     if task == "seq2seq":
         source = padded_ids(rng, 3, 7, model.config.vocab_size)
         target = padded_ids(rng, 3, 6, model.config.vocab_size, min_length=6)
         full = predict(model, {"encoder_token_ids": source, "decoder_token_ids": target})
-        state = model.init_decode_state(source, max_length=9)
+        state = model.init_decode_state(source, max_length=room)
     else:
         target = padded_ids(rng, 3, 6, model.config.vocab_size, min_length=6)
         full = predict(model, target)
-        state = model.init_decode_state(3, max_length=9)
+        state = model.init_decode_state(3, max_length=room)
     for index in range(target.shape[1]):
+        if grow and index == room:
+            room += 2
+            state = model.resize_decode_state(state, room)
         logits, state = model.decode_step(state, target[:, index], index)
         np.testing.assert_allclose(np.asarray(logits), full[:, index], atol=1e-5)
 

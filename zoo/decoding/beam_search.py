@@ -51,7 +51,7 @@ COMPACTION_STEPS = (8, 12, 16, 24, 32, 48, 64, 96, 128)
 
 
 def _smaller(a, b):
-    """`min(a, b)`, a Python int when both are (JAX needs static top-k sizes)."""
+    """`min(a, b)`, a Python int when both are (JAX needs static sizes)."""
     if isinstance(a, int) and isinstance(b, int):
         return min(a, b)
     return ops.minimum(a, b)
@@ -119,7 +119,16 @@ def beam_search(
         raise ValueError(f"`stop_rule` must be one of {STOP_RULES}, received {stop_rule!r}.")
     max_length = check_size("max_length", max_length)
     beam_width = check_size("beam_width", beam_width)
-    state, batch_size = start_decoding(model, encoder_token_ids, batch_size, max_length)
+    # Segments between compaction steps (TensorFlow), the last one up to `max_length`.
+    compacting = keras.config.backend() == "tensorflow" and bool(compaction_steps)
+    ends = sorted(step for step in set(compaction_steps or ()) if step > 0)
+    if isinstance(max_length, int):
+        ends = [step for step in ends if step < max_length]
+    # A model that can grow its state (the Transformer's caches) starts with room for the
+    # first segment only: the most rows decode the first steps, over the shortest caches.
+    growing = compacting and bool(ends) and hasattr(model, "resize_decode_state")
+    capacity = _smaller(ends[0], max_length) if growing else max_length
+    state, batch_size = start_decoding(model, encoder_token_ids, batch_size, capacity)
     alpha = length_penalty
     # Flat rows are batch-major, beam-minor: row `b * beam_width + k` is beam `k` of row `b`.
     state = tile_state(state, beam_width)
@@ -222,16 +231,12 @@ def beam_search(
         ops.zeros((batch_size,), dtype="bool"),
         state,
     )
-    if keras.config.backend() != "tensorflow" or not compaction_steps:
+    if not compacting:
         index, _, alive_ids, alive_log_probs, best_ids, best_scores, done, _ = ops.while_loop(
             cond, body, loop_state, maximum_iterations=max_length
         )
         return _final_choice(index, alive_ids, alive_log_probs, best_ids, best_scores, done, alpha)
 
-    # Segments between compaction steps, the last one up to `max_length`.
-    ends = sorted(step for step in set(compaction_steps) if step > 0)
-    if isinstance(max_length, int):
-        ends = [step for step in ends if step < max_length]
     token_ids = ops.zeros((batch_size, max_length), dtype="int32")
     scores = ops.full((batch_size,), NEGATIVE_INFINITY, dtype="float32")
     sentences = ops.arange(batch_size, dtype="int32")  # the input row of each current row
@@ -241,6 +246,8 @@ def beam_search(
         def segment_cond(index, *rest, limit=limit):
             return ops.logical_and(ops.less(index, limit), cond(index, *rest))
 
+        if growing:  # room for this segment's positions
+            loop_state = (*loop_state[:-1], model.resize_decode_state(loop_state[-1], limit))
         loop_state = ops.while_loop(segment_cond, body, loop_state)
         index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, done, state = (
             loop_state

@@ -14,6 +14,10 @@ encoder outputs, keys/values and padding mask), which keep one row per sentence;
 `decode_step` must accept `K` rows of `token_ids` per row of them (zoo's attention does: it
 folds the `K` beams of a sentence into its query axis).
 
+Optionally, `state = model.resize_decode_state(state, max_length)` gives the state room for
+`max_length` positions (the Transformer pads its caches): beam search then starts on short
+caches and grows them as it goes.
+
 Decoding feeds the start id at index 0; the padding id 0 is never emitted (the models mask
 it as a key in the full pass, so emitting it would make cached decoding and the full pass
 disagree, and it could not be told apart from the padding after the end token).

@@ -99,6 +99,23 @@ class TransformerStacks:
                 )
         return state
 
+    def resize_decode_state(self, state, max_length):
+        """The decode state with room for `max_length` positions: the self-attention caches
+        padded with zeros at the end (masked: they lie in the future). Never shrinks them.
+
+        Optional in the decoding protocol; beam search uses it to start on short caches.
+        """
+        resized = dict(state)
+        for key, value in state.items():
+            if key.startswith("self_attention_"):
+                length = ops.shape(value)[1]
+                if isinstance(max_length, int) and isinstance(length, int):
+                    extra = max(max_length - length, 0)  # static, as JAX needs
+                else:
+                    extra = ops.maximum(max_length - length, 0)
+                resized[key] = ops.pad(value, [[0, 0], [0, extra], [0, 0], [0, 0]])
+        return resized
+
     def _cached_decoder_step(self, state, token_ids, index, encoder_padding_mask=None):
         """One token through the decoder stack: `(B,)` ids at position `index` -> `(B, V)`.
 
