@@ -1,6 +1,7 @@
 """Translate with an exported model, using TensorFlow alone (no zoo, no keras-nlp).
 
     python recipes/use_exported.py saved_models/translate_en_fr "the ball is red" ...
+    python recipes/use_exported.py saved_models/translate_en_fr --file sentences.txt --repeat 5
 
 Loads the latest version under the folder (or the version folder given), prints each
 sentence's translation and score. This file is also the example of serving a zoo export.
@@ -28,10 +29,23 @@ def latest_version(path: Path) -> Path:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="saved_models/<name> or one version folder")
-    parser.add_argument("sentences", nargs="+", help="English sentences")
+    parser.add_argument("sentences", nargs="*", help="English sentences")
+    parser.add_argument("--file", type=Path, help="more sentences, one per line")
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=32)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        help="then translate the whole batch this many more times and print sentences/s "
+        "(the median)",
+    )
     arguments = parser.parse_args(argv)
+    if arguments.file:
+        lines = arguments.file.read_text(encoding="utf-8").splitlines()
+        arguments.sentences += [line for line in lines if line.strip()]
+    if not arguments.sentences:
+        parser.error("give English sentences, or --file with one per line")
     version = latest_version(arguments.model)
     card = json.loads((version / "assets" / "zoo.json").read_text())
     start = time.perf_counter()
@@ -50,6 +64,22 @@ def main(argv=None):
         arguments.sentences, out["translation"].numpy(), out["score"].numpy()
     ):
         print(f"  {sentence}  ->  {french.decode('utf-8')}   (score {score:.3f})")
+    if arguments.repeat:
+        seconds = []
+        for _ in range(arguments.repeat):
+            start = time.perf_counter()
+            translate(
+                text=tf.constant(arguments.sentences),
+                beam_width=tf.constant(arguments.beam_width),
+                max_length=tf.constant(arguments.max_length),
+            )
+            seconds.append(time.perf_counter() - start)
+        median = sorted(seconds)[len(seconds) // 2]
+        print(
+            f"{len(arguments.sentences)} sentences per call, beam {arguments.beam_width}, "
+            f"max_length {arguments.max_length}: {len(arguments.sentences) / median:.1f} "
+            f"sentences/s (median of {arguments.repeat})"
+        )
 
 
 if __name__ == "__main__":

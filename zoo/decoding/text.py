@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import keras
@@ -10,13 +11,35 @@ import numpy as np
 from zoo.decoding.beam_search import beam_search
 from zoo.decoding.greedy import greedy_decode
 
+# Compiled decoders by model, then by settings: tracing beam search takes seconds, so
+# repeated `translate_texts` calls reuse it. Weak keys: a cached decoder never keeps a model.
+_DECODERS = weakref.WeakKeyDictionary()
+
 
 def compiled_decoder(model, *, beam_width, start_id, end_id, max_length, length_penalty=0.6):
     """`source ids (B, S) -> (token_ids, scores)`, compiled once: a `tf.function` on
     TensorFlow (one trace for every batch and source length), `jax.jit` on JAX, eager
-    elsewhere. `beam_width=1` decodes greedily."""
+    elsewhere. `beam_width=1` decodes greedily. The same model and settings give the same
+    (cached) decoder."""
+    settings = (beam_width, start_id, end_id, max_length, length_penalty)
+    try:
+        cached = _DECODERS.setdefault(model, {})
+    except TypeError:  # not weakly referable: compile afresh
+        cached = {}
+    if settings not in cached:
+        cached[settings] = _compile_decoder(model, *settings)
+    return cached[settings]
+
+
+def _compile_decoder(model, beam_width, start_id, end_id, max_length, length_penalty):
+    # The decoder holds the model weakly, so that caching it never keeps the model alive.
+    try:
+        model_reference = weakref.ref(model)
+    except TypeError:  # not weakly referable (and then not cached either)
+        model_reference = lambda: model  # noqa: E731
 
     def decode(source):
+        model = model_reference()
         common = dict(start_id=start_id, end_id=end_id, max_length=max_length)
         if beam_width == 1:
             return greedy_decode(model, source, **common)
