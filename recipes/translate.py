@@ -54,7 +54,7 @@ TATOEBA_CARD = {
 
 # `--demo`: `make demo` — the embedded corpus, a model that learns it in about two minutes.
 DEMO = dict(
-    time_budget=110.0,
+    time_budget=80.0,
     num_pairs=10000,
     vocab_size=1000,
     max_length=32,
