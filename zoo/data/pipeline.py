@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data.tokenizers import ids_to_ragged
+from zoo.special_ids import PAD_ID
 
 
 class TokenizerLike(Protocol):
@@ -58,7 +59,7 @@ def default_bucket_boundaries(max_length: int) -> tuple[int, ...]:
 
 
 def _check_tokenizer(tokenizer: TokenizerLike, name: str) -> None:
-    if getattr(tokenizer, "pad_id", None) != 0:
+    if getattr(tokenizer, "pad_id", None) != PAD_ID:
         raise ValueError(
             f"`{name}` must use id 0 for padding (zoo's models and losses assume it); its "
             f"pad_id is {getattr(tokenizer, 'pad_id', None)!r}. Use `SubwordTokenizer`."

@@ -25,10 +25,8 @@ import numpy as np
 import sentencepiece
 import tensorflow as tf
 
-PAD_ID = 0
-UNK_ID = 1
-START_ID = 2
-END_ID = 3
+from zoo.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
+
 PROTO_FILENAME = "sentencepiece.model"
 
 # SentencePiece refuses vocabularies smaller than this; say so before it does.

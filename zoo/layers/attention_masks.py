@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from keras import ops
 
+from zoo.special_ids import PAD_ID
 
-def padding_mask_from_ids(token_ids, pad_id: int = 0):
+
+def padding_mask_from_ids(token_ids, pad_id: int = PAD_ID):
     """`True` at real tokens, `False` where `token_ids == pad_id`. Shape `(B, T)`."""
     return ops.not_equal(token_ids, pad_id)
 

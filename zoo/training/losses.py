@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from zoo.special_ids import PAD_ID
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
@@ -53,7 +55,7 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     def __init__(
         self,
         label_smoothing: float = 0.1,
-        pad_id: int | None = 0,
+        pad_id: int | None = PAD_ID,
         from_logits: bool = True,
         name: str = "masked_sparse_categorical_crossentropy",
     ):

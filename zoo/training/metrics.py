@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from zoo.special_ids import PAD_ID
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class MaskedTokenAccuracy(keras.metrics.Metric):
@@ -37,7 +39,7 @@ class MaskedTokenAccuracy(keras.metrics.Metric):
 
     def __init__(
         self,
-        pad_id: int | None = 0,
+        pad_id: int | None = PAD_ID,
         name: str = "masked_token_accuracy",
         dtype=None,
     ):
