@@ -117,7 +117,7 @@ def test_cached_self_attention_one_step_at_a_time_equals_full_pass(rng):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(num_heads=5, hidden_dim=12), "divisible by `num_heads`"),
+        (dict(num_heads=5, hidden_dim=12), "must divide hidden_dim .12.: .* num_heads=4"),
         (dict(num_heads=0), "positive"),
     ],
 )

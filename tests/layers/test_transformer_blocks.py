@@ -95,5 +95,5 @@ def test_decoder_block_cross_attention_is_decided_at_construction(rng):
 
 
 def test_block_width_not_divisible_by_heads():
-    with pytest.raises(ValueError, match="divisible by num_heads"):
+    with pytest.raises(ValueError, match="must divide hidden_dim"):
         TransformerEncoderBlock(INNER, 3)(np.zeros((1, 2, WIDTH), "float32"))

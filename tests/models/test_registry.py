@@ -63,7 +63,8 @@ def test_unknown_names_list_the_valid_choices_and_the_closest(kwargs, fragments)
 @pytest.mark.parametrize(
     "name, kwargs, fragment",
     [
-        ("transformer", dict(hidden_dim=30, num_heads=4), "must divide hidden_dim"),
+        ("transformer", dict(hidden_dim=30, num_heads=4), "must divide hidden_dim .* num_heads=3"),
+        ("lstm", dict(num_heads=5), r"must divide hidden_dim \(32\) \(the attention over enc"),
         ("lstm", dict(task="mlm", bidirectional=False), "unidirectional RNN only sees the left"),
         ("simple_rnn", dict(task="lm", bidirectional=True), "cannot read the future"),
         ("transformer", dict(dropout=1.5), "dropout must be in"),

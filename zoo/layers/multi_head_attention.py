@@ -80,12 +80,8 @@ class MultiHeadAttention(keras.layers.Layer):
         super().__init__(**kwargs)
         if int(num_heads) <= 0:
             raise ValueError(f"`num_heads` must be a positive integer, received {num_heads!r}.")
-        if hidden_dim is not None and hidden_dim % num_heads != 0:
-            raise ValueError(
-                f"`hidden_dim` ({hidden_dim}) must be divisible by `num_heads` ({num_heads}): "
-                f"each head gets hidden_dim / num_heads dimensions. Choose e.g. num_heads="
-                f"{closest_divisor(hidden_dim, num_heads)}."
-            )
+        if hidden_dim is not None:
+            check_heads_divide(hidden_dim, num_heads)
         self.num_heads = num_heads
         self.hidden_dim = hidden_dim
         self.cross_attention = cross_attention
@@ -130,12 +126,7 @@ class MultiHeadAttention(keras.layers.Layer):
     def build(self, query_shape, key_value_shape=None):
         model_dim = query_shape[-1]
         hidden_dim = self.hidden_dim or model_dim
-        if hidden_dim % self.num_heads != 0:
-            raise ValueError(
-                f"The query width ({hidden_dim}) must be divisible by `num_heads` "
-                f"({self.num_heads}); choose e.g. num_heads="
-                f"{closest_divisor(hidden_dim, self.num_heads)}."
-            )
+        check_heads_divide(hidden_dim, self.num_heads, where=f"the query width of {self.name!r}")
         self.head_dim = hidden_dim // self.num_heads
         heads = (self.num_heads, self.head_dim)
         if self.cross_attention:
@@ -285,3 +276,19 @@ def closest_divisor(hidden_dim: int, num_heads: int) -> int:
     """The head count nearest `num_heads` that divides `hidden_dim` (for error messages)."""
     divisors = [n for n in range(1, hidden_dim + 1) if hidden_dim % n == 0]
     return min(divisors, key=lambda n: (abs(n - num_heads), n))
+
+
+def check_heads_divide(hidden_dim: int, num_heads: int, where: str = "") -> None:
+    """Raise a `ValueError` naming the nearest valid head count unless `num_heads` divides
+    `hidden_dim` — the one check of it in zoo (layers, blocks and configs call it).
+
+    `where` says which width is meant (e.g. `"the attention over encoder states"`).
+    """
+    if hidden_dim % num_heads == 0:
+        return
+    context = f" ({where})" if where else ""
+    raise ValueError(
+        f"num_heads ({num_heads}) must divide hidden_dim ({hidden_dim}){context}: each head "
+        f"gets hidden_dim / num_heads dimensions. Choose e.g. "
+        f"num_heads={closest_divisor(hidden_dim, num_heads)}."
+    )

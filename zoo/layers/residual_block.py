@@ -35,13 +35,6 @@ class ResidualBlock(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.supports_masking = True
 
-    def _check_width(self, hidden_dim):
-        if hidden_dim % self.num_heads != 0:
-            raise ValueError(
-                f"hidden_dim ({hidden_dim}) must be divisible by num_heads ({self.num_heads}): "
-                "each head gets hidden_dim / num_heads dimensions."
-            )
-
     def _initializers(self):
         return dict(
             kernel_initializer=self.kernel_initializer,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from zoo.layers.feed_forward import PositionwiseFeedForward
-from zoo.layers.multi_head_attention import MultiHeadAttention
+from zoo.layers.multi_head_attention import MultiHeadAttention, check_heads_divide
 from zoo.layers.residual_block import ResidualBlock
 
 
@@ -51,7 +51,9 @@ class TransformerDecoderBlock(ResidualBlock):
         self.has_cross_attention = has_cross_attention
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
-        self._check_width(decoder_sequence_shape[-1])
+        check_heads_divide(
+            decoder_sequence_shape[-1], self.num_heads, where=f"the width of {self.name!r}"
+        )
         # Masked self attention block.
         self.self_attention = MultiHeadAttention(
             self.num_heads, dropout=self.dropout, name="self_attention", **self._initializers()

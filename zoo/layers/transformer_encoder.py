@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from zoo.layers.feed_forward import PositionwiseFeedForward
-from zoo.layers.multi_head_attention import MultiHeadAttention
+from zoo.layers.multi_head_attention import MultiHeadAttention, check_heads_divide
 from zoo.layers.residual_block import ResidualBlock
 
 
@@ -43,7 +43,7 @@ class TransformerEncoderBlock(ResidualBlock):
     """
 
     def build(self, inputs_shape):
-        self._check_width(inputs_shape[-1])
+        check_heads_divide(inputs_shape[-1], self.num_heads, where=f"the width of {self.name!r}")
         # Self attention block.
         self.self_attention = MultiHeadAttention(
             self.num_heads, dropout=self.dropout, name="self_attention", **self._initializers()

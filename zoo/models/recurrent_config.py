@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zoo.layers.multi_head_attention import check_heads_divide
 from zoo.models.validation import check_common_fields, check_positive
 
 
@@ -26,10 +27,9 @@ class RecurrentConfig:
     def __post_init__(self):
         check_common_fields(self, "recurrent")
         check_positive(self, "num_heads")
-        if self.use_attention and self.hidden_dim % self.num_heads != 0:
-            raise ValueError(
-                f"num_heads ({self.num_heads}) must divide hidden_dim ({self.hidden_dim}) for "
-                "the attention over encoder states."
+        if self.use_attention:
+            check_heads_divide(
+                self.hidden_dim, self.num_heads, where="the attention over encoder states"
             )
         if self.bidirectional and self.task in ("seq2seq", "lm"):
             raise ValueError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zoo.layers.multi_head_attention import closest_divisor
+from zoo.layers.multi_head_attention import check_heads_divide
 from zoo.models.validation import check_common_fields, check_positive
 
 
@@ -34,12 +34,7 @@ class TransformerConfig:
         check_positive(self, "num_heads", "intermediate_dim")
         if self.num_decoder_layers is not None:
             check_positive(self, "num_decoder_layers")
-        if self.hidden_dim % self.num_heads != 0:
-            near = closest_divisor(self.hidden_dim, self.num_heads)
-            raise ValueError(
-                f"num_heads ({self.num_heads}) must divide hidden_dim ({self.hidden_dim}): each "
-                f"head gets hidden_dim / num_heads dimensions. Try num_heads={near}."
-            )
+        check_heads_divide(self.hidden_dim, self.num_heads)
         if self.position_encoding not in ("sinusoidal", "learned"):
             raise ValueError(
                 "position_encoding must be 'sinusoidal' or 'learned', received "
