@@ -97,3 +97,31 @@ def test_decoder_block_cross_attention_is_decided_at_construction(rng):
 def test_block_width_not_divisible_by_heads():
     with pytest.raises(ValueError, match="must divide hidden_dim"):
         TransformerEncoderBlock(INNER, 3)(np.zeros((1, 2, WIDTH), "float32"))
+
+
+def test_decoder_block_returns_output_scores_cache_in_attentions_order(rng):
+    block = TransformerDecoderBlock(INNER, HEADS, has_cross_attention=False)
+    target = rng.normal(size=(2, 3, WIDTH)).astype("float32")
+    full = np.asarray(block(target))
+    cache = (np.zeros((2, 4, HEADS, WIDTH // HEADS), "float32"),) * 2
+    output, scores, new_cache = block(
+        target,
+        self_attention_cache=cache,
+        self_attention_cache_update_index=0,
+        return_attention_scores=True,
+    )
+    np.testing.assert_allclose(np.asarray(output), full, atol=1e-5)
+    assert np.asarray(scores["self_attention"]).shape == (2, HEADS, 3, 4)
+    assert isinstance(new_cache, tuple) and np.asarray(new_cache[0]).shape == (2, 4, HEADS, 4)
+    # Post-norm: the self-attention sees the block's input, so its own (output, scores,
+    # cache) gives the same weights.
+    _, attention_scores, _ = block.self_attention(
+        target,
+        use_causal_mask=True,
+        cache=cache,
+        cache_update_index=0,
+        return_attention_scores=True,
+    )
+    np.testing.assert_allclose(
+        np.asarray(attention_scores), np.asarray(scores["self_attention"]), atol=1e-6
+    )

@@ -42,8 +42,9 @@ class TransformerDecoderBlock(ResidualBlock):
         training: whether dropout is active.
 
     Returns:
-        The output `(batch, T, hidden_dim)`; with a cache, `(output, self_attention_cache)`;
-        with `return_attention_scores`, the weights dict is appended.
+        The output `(batch, T, hidden_dim)`, then the weights dict if
+        `return_attention_scores`, then the updated `self_attention_cache` if one was passed
+        — a tuple when more than one, in `MultiHeadAttention`'s order.
     """
 
     def __init__(self, intermediate_dim: int, num_heads: int, has_cross_attention=True, **kwargs):
@@ -175,10 +176,10 @@ class TransformerDecoderBlock(ResidualBlock):
         )
 
         results = (x,)
-        if self_attention_cache is not None:
-            results += (self_attention_cache,)
         if return_attention_scores:
             results += (scores,)
+        if self_attention_cache is not None:
+            results += (self_attention_cache,)
         return results[0] if len(results) == 1 else results
 
     def get_config(self):
