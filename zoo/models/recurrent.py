@@ -100,9 +100,7 @@ class RecurrentDecoderMixin:
         ]
 
     def _head(self, hidden, encoder_outputs=None, encoder_padding_mask=None):
-        if self.attention is not None:
-            context = self.attention(hidden, encoder_outputs, key_padding_mask=encoder_padding_mask)
-            hidden = self.attention_combine(ops.concatenate([hidden, context], axis=-1))
+        """Decoder outputs -> token logits; a seq2seq model with attention overrides it."""
         return to_float32(self.output_projection(hidden))
 
     def decode_step(self, state, token_ids, index):
@@ -166,6 +164,12 @@ class RecurrentSeq2Seq(RecurrentDecoderMixin, RecurrentModel):
             **kwargs,
         )
 
+    def _head(self, hidden, encoder_outputs=None, encoder_padding_mask=None):
+        if self.attention is not None:  # Luong: attend, then tanh(W [output; context])
+            context = self.attention(hidden, encoder_outputs, key_padding_mask=encoder_padding_mask)
+            hidden = self.attention_combine(ops.concatenate([hidden, context], axis=-1))
+        return super()._head(hidden)
+
     def _encode_ids(self, encoder_token_ids, padding_mask, training=None):
         embedded = self.dropout_layer(self.encoder_embedding(encoder_token_ids), training=training)
         return self._run_stack(self.encoder_layers, embedded, mask=padding_mask, training=training)
@@ -212,7 +216,6 @@ class RecurrentLM(RecurrentDecoderMixin, RecurrentModel):
         self.decoder_layers = [
             self._recurrent_layer(f"layer_{i}") for i in range(config.num_layers)
         ]
-        self.attention = None
         self.output_projection = self._output_projection(config.vocab_size, self.decoder_embedding)
 
         # === Functional model ===

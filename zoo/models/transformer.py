@@ -68,8 +68,12 @@ class TransformerStacks:
         return x if self.encoder_norm is None else self.encoder_norm(x)
 
     def _decoder_head(self, hidden):
+        """The decoder's final norm (pre-norm stacks), then the token logits."""
         if self.decoder_norm is not None:
             hidden = self.decoder_norm(hidden)
+        return self._token_logits(hidden)
+
+    def _token_logits(self, hidden):
         return to_float32(self.output_projection(hidden))  # (B, T, V)
 
     def _cache_shape(self, batch_size, max_length):
@@ -320,11 +324,10 @@ class TransformerEncoderModel(TransformerStacks, ZooModel):
             embedded = self.encoder_embedding(inputs)
         encoded = self._encode(embedded, padding_mask)  # (B, T, d)
         if config.task == "mlm":
-            self.decoder_norm = None
             self.output_projection = self._make_output_projection(
                 config, config.vocab_size, self.encoder_embedding
             )
-            outputs = self._decoder_head(encoded)
+            outputs = self._token_logits(encoded)  # `_encode` applied the final norm
         else:
             pooled = keras.layers.GlobalAveragePooling1D(name="pool")(encoded, mask=padding_mask)
             outputs = to_float32(pooled_head(config, pooled))
