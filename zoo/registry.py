@@ -12,7 +12,7 @@ import dataclasses
 import difflib
 import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 TASKS = ("seq2seq", "lm", "mlm", "classify", "regress")
@@ -29,8 +29,6 @@ class ModelFamily:
     presets: dict[str, dict[str, Any]]
     default_task: str
     default_preset: str
-    description: str = ""
-    preset_notes: dict[str, str] = field(default_factory=dict)
 
 
 _FAMILIES: dict[str, ModelFamily] = {}
@@ -53,8 +51,6 @@ def register(
     presets: dict[str, dict[str, Any]],
     default_task: str,
     default_preset: str,
-    description: str = "",
-    preset_notes: dict[str, str] | None = None,
 ):
     """Register a family's builder: `@register("gru", config_class=..., tasks=..., ...)`.
 
@@ -104,8 +100,6 @@ def register(
             presets={key: dict(value) for key, value in presets.items()},
             default_task=default_task,
             default_preset=default_preset,
-            description=description,
-            preset_notes=dict(preset_notes or {}),
         )
         return builder
 

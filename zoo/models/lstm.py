@@ -15,8 +15,8 @@ from zoo.registry import TASKS, register
     presets=RECURRENT_PRESETS,
     default_task="seq2seq",
     default_preset="base",
-    description="LSTM stacks (keras.layers.LSTM); base = Sutskever et al. 2014",
-    preset_notes={"base": "Sutskever et al. 2014: 4 x 1000", "big": "GNMT sizes: 8 x 1024"},
 )
 def build_lstm(config: RecurrentConfig):
+    """LSTM stacks (`keras.layers.LSTM`); `base` is Sutskever et al. 2014 (4 x 1000), `big`
+    has GNMT's sizes (8 x 1024)."""
     return build_recurrent(config, "lstm")

@@ -14,7 +14,7 @@ from zoo.registry import TASKS, register
     presets=RECURRENT_PRESETS,
     default_task="seq2seq",
     default_preset="base",
-    description="Elman RNN stacks (keras.layers.SimpleRNN)",
 )
 def build_simple_rnn(config: RecurrentConfig):
+    """Elman RNN stacks (`keras.layers.SimpleRNN`), sized like the LSTM presets."""
     return build_recurrent(config, "simple_rnn")

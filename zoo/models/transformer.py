@@ -341,10 +341,9 @@ class TransformerEncoderModel(TransformerStacks, ZooModel):
     presets=TRANSFORMER_PRESETS,
     default_task="seq2seq",
     default_preset="base",
-    description="Vaswani et al. 2017, 'Attention Is All You Need'",
-    preset_notes={"base": "the paper's Table 3 base", "big": "the paper's Table 3 big"},
 )
 def build_transformer(config: TransformerConfig) -> keras.Model:
+    """Vaswani et al. 2017, "Attention Is All You Need"; `base` and `big` are its Table 3."""
     if config.task == "seq2seq":
         return TransformerSeq2Seq(config, name="transformer_seq2seq")
     if config.task == "lm":

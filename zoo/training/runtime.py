@@ -5,7 +5,6 @@ import os
 
 import keras
 
-JIT_COMPILE_CHOICES = (True, False, "auto")
 STRATEGY_KINDS = ("auto", "default", "mirrored", "multi_worker")
 
 
