@@ -175,7 +175,7 @@ def test_versions_count_up_and_a_crash_leaves_nothing(exported, monkeypatch):
         raise RuntimeError("disk full")
 
     # Crash after the SavedModel is written, while the model card is: nothing half-written.
-    monkeypatch.setattr("zoo.export.translator.write_model_card", crash)
+    monkeypatch.setattr("zoo.export.archive.write_model_card", crash)
     with pytest.raises(RuntimeError, match="disk full"):
         zoo.export(model, tokenizer, directory, family="transformer")
     assert existing_versions(directory) == [1, 2]
@@ -191,7 +191,11 @@ def test_atomic_directory_refuses_to_overwrite(tmp_path):
             pass
 
 
-def test_export_refuses_a_model_that_is_not_seq2seq(exported):
+def test_export_refuses_a_task_without_a_text_product(exported):
     _, tokenizer, directory, _ = exported
-    with pytest.raises(ValueError, match="seq2seq"):
-        zoo.export(zoo.build("lstm", task="lm", preset="tiny"), tokenizer, directory, family="lstm")
+    before = existing_versions(directory)
+    with pytest.raises(ValueError, match="no text product for 'regress' models"):
+        zoo.export(
+            zoo.build("lstm", task="regress", preset="tiny"), tokenizer, directory, family="lstm"
+        )
+    assert existing_versions(directory) == before

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from zoo.data.byte_tokenizer import ByteTokenizer
     from zoo.data.pipeline import (
         TokenizerLike,
         default_bucket_boundaries,
@@ -30,9 +31,24 @@ if TYPE_CHECKING:
         embedded_corpus_card,
         generate_en_fr_pairs,
     )
+    from zoo.data.text_stream import (
+        GENERATED_TEXT_NAME,
+        generated_text,
+        read_text,
+        split_text,
+        training_dataset,
+        validation_dataset,
+    )
     from zoo.data.tokenizers import SubwordTokenizer, ids_to_ragged
 
 _MODULE_OF = {
+    "ByteTokenizer": "zoo.data.byte_tokenizer",
+    "GENERATED_TEXT_NAME": "zoo.data.text_stream",
+    "generated_text": "zoo.data.text_stream",
+    "read_text": "zoo.data.text_stream",
+    "split_text": "zoo.data.text_stream",
+    "training_dataset": "zoo.data.text_stream",
+    "validation_dataset": "zoo.data.text_stream",
     "TokenizerLike": "zoo.data.pipeline",
     "default_bucket_boundaries": "zoo.data.pipeline",
     "make_lm_dataset": "zoo.data.pipeline",
@@ -51,6 +67,13 @@ _MODULE_OF = {
 }
 
 __all__ = [
+    "ByteTokenizer",
+    "GENERATED_TEXT_NAME",
+    "generated_text",
+    "read_text",
+    "split_text",
+    "training_dataset",
+    "validation_dataset",
     "DataSplits",
     "EMBEDDED_CORPUS_LICENCE",
     "EMBEDDED_CORPUS_NAME",

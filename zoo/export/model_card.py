@@ -8,6 +8,7 @@ import importlib.metadata
 import json
 import platform
 
+MODEL_CARD = "zoo.json"
 LIBRARIES = ("zoo", "keras", "tensorflow", "tensorflow-text", "keras-nlp", "keras-hub")
 
 

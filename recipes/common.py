@@ -1,0 +1,150 @@
+"""What every recipe shares: the common flags, config fields as flags, the run set-up, fit().
+
+A recipe defines a `Settings` dataclass that extends `RecipeSettings` with its own fields,
+builds its parser with `recipe_parser` (common flags, then its own, then one flag per field
+of the chosen family's config) and trains with `fit_model` (progress bar, checkpoints,
+resume, time budget, TensorBoard logs — `zoo.training.standard_callbacks`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+import warnings
+from pathlib import Path
+
+import zoo
+from zoo.training import configure_runtime, describe_devices, standard_callbacks
+
+
+@dataclasses.dataclass
+class RecipeSettings:
+    """The flags every recipe has (model config fields come separately, as `overrides`)."""
+
+    data: str | None = None
+    model: str = "transformer"
+    preset: str = "small"
+    epochs: int | None = None
+    time_budget: float | None = None
+    mixed_precision: bool = True
+    jit_compile: bool = False
+    out: str = "saved_models/model"
+    run_dir: str = "runs/model"
+    resume: bool = False
+    seed: int = 0
+
+
+def recipe_parser(doc: str, defaults: RecipeSettings, data_help: str) -> argparse.ArgumentParser:
+    """A parser with the common flags; the recipe adds its own, then calls `parse`."""
+    parser = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        epilog=doc.split("\n\n", 1)[1] if "\n\n" in doc else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    flag = parser.add_argument
+    flag("--data", help=data_help)
+    flag("--model", default=defaults.model, choices=zoo.list_models(), help="model family")
+    flag("--preset", default=defaults.preset, help="size preset: tiny, small, base, big")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int, help="epochs to train (default 10)")
+    budget.add_argument("--time-budget", type=float, help="seconds of training, then stop")
+    flag(
+        "--mixed-precision",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.mixed_precision,
+        help="mixed_bfloat16 compute (bfloat16 matmuls, float32 weights)",
+    )
+    flag("--jit-compile", action="store_true", help="compile train steps with XLA")
+    flag("--out", default=defaults.out, help="export folder; versions 1, 2, ... inside")
+    flag("--run-dir", default=defaults.run_dir, help="checkpoints, logs, tokenizer, results")
+    flag("--resume", action="store_true", help="continue a crashed run from --run-dir")
+    flag("--seed", type=int, default=defaults.seed, help="seed of data, split and weights")
+    return parser
+
+
+def parse(parser, settings_class, argv=None, *, default_model="transformer"):
+    """`(settings, overrides, arguments)`: the recipe's settings, the config fields given as
+    flags (one flag per field of the `--model` family's config, read first), and the raw
+    parsed arguments (for flags such as `--demo` that are not settings)."""
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--model", default=default_model, choices=zoo.list_models())
+    known, _ = first.parse_known_args(argv)
+    config_class = zoo.registry.get_family(known.model).config_class
+    fields = parser.add_argument_group(f"{known.model} config (override the preset)")
+    for field in dataclasses.fields(config_class):
+        if field.name in ("task", "vocab_size"):
+            continue
+        name = f"--{field.name.replace('_', '-')}"
+        if "bool" in str(field.type):
+            fields.add_argument(
+                name, dest=f"config_{field.name}", type=_boolean, metavar="{true,false}"
+            )
+        else:
+            kind = {"int": int, "float": float, "str": str}.get(str(field.type).split(" |")[0])
+            fields.add_argument(name, dest=f"config_{field.name}", type=kind or str)
+    arguments = vars(parser.parse_args(argv))
+    overrides = {
+        key[len("config_") :]: value
+        for key, value in arguments.items()
+        if key.startswith("config_") and value is not None
+    }
+    names = {field.name for field in dataclasses.fields(settings_class)}
+    settings = settings_class(**{k: v for k, v in arguments.items() if k in names})
+    return settings, overrides, arguments
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, received {text!r}")
+
+
+def start_run(settings: RecipeSettings) -> Path:
+    """Seed, dtype policy and the run folder; prints the devices. Call it first: the
+    tokenizer's graph resources must outlive the seed call, and the policy applies to the
+    layers built afterwards."""
+    run_dir = Path(settings.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    configure_runtime(settings.mixed_precision, settings.jit_compile, seed=settings.seed)
+    print(describe_devices())
+    return run_dir
+
+
+def fit_model(model, settings: RecipeSettings, run_dir: Path, train, validation, **fit_kwargs):
+    """`fit()` with zoo's callbacks; returns `{"history", "train_seconds", "train_steps",
+    "epochs_run"}`. `epochs` (a keyword), else `settings.epochs`, else ten, or as many as
+    `time_budget` allows."""
+    epochs = fit_kwargs.pop("epochs", None) or settings.epochs
+    epochs = epochs or (1000 if settings.time_budget else 10)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # Bucketed datasets have no known length; each epoch simply ends when the data does.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        history = model.fit(
+            train,
+            validation_data=validation,
+            epochs=epochs,
+            shuffle=False,  # the datasets shuffle themselves, by seed
+            callbacks=standard_callbacks(
+                run_dir, time_budget=settings.time_budget, resume=settings.resume
+            )
+            + list(fit_kwargs.pop("callbacks", [])),
+            verbose="auto",
+            **fit_kwargs,
+        )
+    return {
+        "history": history.history,
+        "train_seconds": round(time.perf_counter() - start, 1),
+        "train_steps": int(model.optimizer.iterations.numpy()),
+        "epochs_run": len(history.history.get("loss", [])),
+    }
+
+
+def describe_model(model, settings: RecipeSettings) -> None:
+    print(
+        f"{settings.model} ({settings.preset}, {model.count_params():,} weights): "
+        f"{dataclasses.asdict(model.config)}"
+    )

@@ -1,0 +1,107 @@
+"""What a task supplies, and the table of tasks by the model task they serve.
+
+A task is where zoo's services meet for one kind of model: how its text becomes `fit()`
+batches, how it is compiled, how a trained model answers text in process, and which
+signatures its SavedModel offers. Recipes and `zoo.export` look a task up by the model's
+`config.task`; nothing outside `zoo/tasks` branches on task names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+from zoo.export.archive import Endpoint, require_tensorflow_backend, write_version
+from zoo.export.text_graph import graph_text_tokenizer
+
+_TASKS: dict[str, Task] = {}
+
+
+class Task:
+    """One product: subclasses set `name` (the product, e.g. "translate") and `model_task`
+    (the registry task its models are built for, e.g. "seq2seq"), and implement
+    `compile`, the text-level prediction and `endpoints`."""
+
+    name: str = ""
+    model_task: str = ""
+
+    def compile(self, model, **options):
+        """Compile `model` with this task's defaults (loss, metrics, optimiser)."""
+        raise NotImplementedError
+
+    def endpoints(self, model, text_graph, **options) -> list[Endpoint]:
+        """The export's signatures (the first is also `serving_default`)."""
+        raise NotImplementedError
+
+    def decoding_card(self, **options) -> dict:
+        """The decoding settings an export records in its model card."""
+        return {}
+
+    def export(
+        self,
+        model,
+        tokenizer,
+        directory: str | os.PathLike,
+        *,
+        family: str,
+        data: dict | None = None,
+        metrics: dict | None = None,
+        version: int | None = None,
+        verbose: bool = False,
+        **options,
+    ) -> Path:
+        """Write `directory/<version>/` with this task's endpoints; see `zoo.export`."""
+        require_tensorflow_backend()
+        text_graph = graph_text_tokenizer(tokenizer)
+        return write_version(
+            model,
+            directory,
+            endpoints=self.endpoints(model, text_graph, **options),
+            family=family,
+            tracked=(text_graph,),
+            assets=text_graph.assets,
+            data=data,
+            metrics=metrics,
+            decoding=self.decoding_card(**options),
+            tokenizer=text_graph.card,
+            version=version,
+            verbose=verbose,
+        )
+
+
+def register_task(task: Task) -> Task:
+    if task.model_task in _TASKS:
+        raise ValueError(f"A task for {task.model_task!r} models is already registered.")
+    _TASKS[task.model_task] = task
+    return task
+
+
+def get_task(model_or_task) -> Task:
+    """The task of a zoo model (by its `config.task`), or of a registry task name."""
+    if isinstance(model_or_task, str):
+        model_task = model_or_task
+    else:
+        model_task = getattr(getattr(model_or_task, "config", None), "task", None)
+        if model_task is None:
+            raise TypeError(
+                f"{type(model_or_task).__name__} is not a zoo model (it has no `config.task`); "
+                "build one with `zoo.build(name, task=...)`."
+            )
+    if model_task not in _TASKS:
+        by_product = {task.name: task for task in _TASKS.values()}
+        if model_task in by_product:
+            return by_product[model_task]
+        valid = sorted(_TASKS)
+        close = difflib.get_close_matches(str(model_task), valid, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"zoo has no text product for {model_task!r} models yet; tasks with one: "
+            f"{', '.join(valid)}.{hint}"
+        )
+    return _TASKS[model_task]
+
+
+def list_task_products() -> dict[str, str]:
+    """`{model task: product name}` of every registered task."""
+    return {model_task: task.name for model_task, task in sorted(_TASKS.items())}

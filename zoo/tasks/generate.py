@@ -1,0 +1,433 @@
+"""Text generation, the `lm` product: a prompt in, its continuation out; exported.
+
+- Training: windows of running text (`zoo.data.text_stream`), the loss in nats per token,
+  AdamW with warm-up and cosine decay (nanoGPT's recipe) — `GENERATE.compile`.
+- In process: `generate_texts(model, tokenizer, prompts, max_new_tokens, temperature,
+  top_k, top_p, seed)` — greedy when `temperature == 0`; `score_texts` for log-likelihoods.
+- Export: `generate`, `score` and `logits` signatures, text in and text out.
+
+Sampling here takes its settings as tensors (a signature's inputs) and draws each token
+with a stateless seed `(seed, step)`: the same prompt, settings and seed give the same text
+in process and from the SavedModel, and concurrent requests never share random state.
+keras-nlp's samplers (used by `zoo.decoding.sample`) fix `k` at construction and keep their
+random state in a variable, which a per-request seed and `top_k` cannot set.
+
+Prompts and the context: a prompt is `[start] + its tokens`; one longer than
+`context_length` keeps its last `context_length` tokens. A model with learned positions
+(the Transformer's `position_encoding="learned"`) cannot see past `max_sequence_length`:
+there the prompt also leaves room for the new tokens, and `max_new_tokens` is cut to what
+fits (the number of tokens actually generated is in `token_ids`).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from zoo.decoding.protocol import check_special_ids, start_decoding
+from zoo.decoding.token_loop import decode_token_by_token
+from zoo.export.archive import Endpoint
+from zoo.special_ids import PAD_ID
+from zoo.tasks.base import Task, register_task
+from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTokenAccuracy
+
+NEGATIVE_INFINITY = float("-inf")
+
+
+def position_limit(model) -> int | None:
+    """The most positions a model can read (learned positions), or None (no limit)."""
+    config = model.config
+    if getattr(config, "position_encoding", None) == "learned":
+        return int(config.max_sequence_length)
+    return None
+
+
+# --- Sampling with tensor settings ------------------------------------------------------
+
+
+def check_sampling(temperature, top_k, top_p) -> None:
+    """Python settings: temperature >= 0 (0 = greedy), any int top_k (<= 0: no filter),
+    top_p in (0, 1]."""
+    if not isinstance(temperature, numbers.Real) or temperature < 0:
+        raise ValueError(
+            f"`temperature` must be a number >= 0 (0 decodes greedily), received {temperature!r}."
+        )
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral)):
+        raise ValueError(f"`top_k` must be an int (<= 0 or None: no top-k), received {top_k!r}.")
+    if top_p is not None and not (isinstance(top_p, numbers.Real) and 0 < top_p <= 1):
+        raise ValueError(
+            f"`top_p` must be in (0, 1] (1 or None: no top-p), received {top_p!r}: the smallest "
+            "set of most likely tokens whose probabilities sum to at least `top_p` is kept."
+        )
+
+
+def filter_logits(logits, temperature, top_k, top_p):
+    """`(N, V)` logits -> tempered logits with everything outside the top `top_k` (when
+    `top_k > 0`) and outside the nucleus `top_p` (Holtzman et al. 2020) at `-inf`.
+    Every setting may be a scalar tensor."""
+    logits = ops.cast(logits, "float32") / ops.maximum(ops.cast(temperature, "float32"), 1e-6)
+    vocabulary = ops.shape(logits)[-1]
+    sorted_logits = ops.flip(ops.sort(logits, axis=-1), axis=-1)  # (N, V), descending
+    # Top-k: keep logits >= the k-th largest (k <= 0 keeps all).
+    k = ops.cast(top_k, "int32")
+    k = ops.where(k > 0, ops.minimum(k, vocabulary), vocabulary)
+    kth = ops.take(sorted_logits, k - 1, axis=1)[:, None]  # (N, 1)
+    logits = ops.where(logits >= kth, logits, NEGATIVE_INFINITY)
+    # Top-p over what top-k left: the smallest prefix of the sorted tokens whose
+    # probabilities reach `top_p` (the token that crosses it is kept).
+    sorted_logits = ops.where(ops.arange(vocabulary)[None, :] < k, sorted_logits, NEGATIVE_INFINITY)
+    probabilities = ops.softmax(sorted_logits, axis=-1)
+    before = ops.cumsum(probabilities, axis=-1) - probabilities  # mass before each token
+    kept = before < ops.cast(top_p, "float32")
+    threshold = ops.min(ops.where(kept, sorted_logits, float("inf")), axis=-1, keepdims=True)
+    return ops.where(logits >= threshold, logits, NEGATIVE_INFINITY)
+
+
+def draw(logits, seed, index):
+    """One token per row from `softmax(logits)`, with the stateless seed `(seed, index)`."""
+    if keras.config.backend() == "jax":
+        import jax
+
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
+        return jax.random.categorical(key, logits, axis=-1).astype("int32")
+    pair = tf.stack([tf.cast(seed, tf.int32), tf.cast(index, tf.int32)])
+    return tf.cast(tf.random.stateless_categorical(logits, 1, seed=pair)[:, 0], tf.int32)
+
+
+def generate_token_ids(
+    model,
+    prompt_ids,
+    *,
+    start_id,
+    end_id,
+    max_new_tokens,
+    temperature=1.0,
+    top_k=0,
+    top_p=1.0,
+    seed=0,
+    no_repeat_ngram_size=0,
+):
+    """`(new token ids (B, max_new_tokens), scores (B,))` after right-padded prompt ids.
+
+    Greedy when `temperature <= 0`, else a draw from the tempered, top-k/top-p-filtered
+    distribution; every setting may be a scalar tensor (TensorFlow)."""
+    check_special_ids(start_id, end_id)
+    state, first_tokens = start_decoding(model, prompt_ids, max_new_tokens, start_id)
+
+    def choose_next(logits, log_probs, index):
+        # `log_probs` has the padding id (and blocked repeats) at -inf; keep them out.
+        allowed = ops.where(ops.isinf(log_probs), NEGATIVE_INFINITY, ops.cast(logits, "float32"))
+        greedy = ops.cast(ops.argmax(log_probs, axis=-1), "int32")
+        sampled = draw(filter_logits(allowed, temperature, top_k, top_p), seed, index)
+        return ops.where(ops.cast(temperature, "float32") > 0, sampled, greedy)
+
+    return decode_token_by_token(
+        model,
+        state,
+        first_tokens,
+        choose_next,
+        end_id=end_id,
+        max_length=max_new_tokens,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )
+
+
+# --- Text in, text out, in process ------------------------------------------------------
+
+
+def fit_prompts(rows, max_new_tokens, *, context_length=None, limit=None):
+    """Cut prompt rows (each `[start] + tokens`) to the context: the last `context_length`
+    tokens, and with a position `limit` room for the new tokens too; returns
+    `(rows, max_new_tokens)` with `max_new_tokens` cut to what fits."""
+    keep = context_length
+    if limit is not None:
+        max_new_tokens = min(max_new_tokens, limit - 1)
+        room = limit - max_new_tokens
+        keep = room if keep is None else min(keep, room)
+    if keep is not None:
+        rows = [row[-keep:] for row in rows]
+    return rows, max_new_tokens
+
+
+def encode_prompts(tokenizer, prompts, max_new_tokens, *, context_length=None, limit=None):
+    """`(right-padded int32 prompt ids (B, P), max_new_tokens)`; see `fit_prompts`."""
+    rows = [[tokenizer.start_id, *ids] for ids in tokenizer.encode(list(prompts))]
+    rows, max_new_tokens = fit_prompts(
+        rows, max_new_tokens, context_length=context_length, limit=limit
+    )
+    width = max(len(row) for row in rows)
+    ids = np.array([row + [PAD_ID] * (width - len(row)) for row in rows], dtype="int32")
+    return ids, max_new_tokens
+
+
+def generate_texts(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int = 0,
+    no_repeat_ngram_size: int = 0,
+    context_length: int | None = None,
+) -> list[str]:
+    """Continue each prompt with `max_new_tokens` tokens (fewer where one ends).
+
+    Args:
+        model: a zoo `lm` model; tokenizer: the one it was trained with.
+        prompts: strings; `""` generates from the start.
+        temperature: 0 decodes greedily; else logits are divided by it before sampling.
+        top_k: sample among the `top_k` most likely tokens (None or <= 0: all).
+        top_p: sample among the smallest set whose probabilities reach `top_p` (None: 1).
+        seed: the same seed, prompts and settings give the same texts (also from the
+            exported `generate` signature).
+        no_repeat_ngram_size: no n-gram of this size twice in the continuation (0: off).
+        context_length: the longest prompt in tokens, `[start]` included (None: the
+            model's position limit, or no limit).
+
+    Returns:
+        The continuations (without the prompts).
+    """
+    check_sampling(temperature, top_k, top_p)
+    if not isinstance(seed, numbers.Integral):
+        raise ValueError(f"`seed` must be an int, received {seed!r}.")
+    prompt_ids, max_new_tokens = encode_prompts(
+        tokenizer,
+        prompts,
+        max_new_tokens,
+        context_length=context_length,
+        limit=position_limit(model),
+    )
+    token_ids, _ = generate_token_ids(
+        model,
+        prompt_ids,
+        start_id=tokenizer.start_id,
+        end_id=tokenizer.end_id,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k or 0,
+        top_p=1.0 if top_p is None else top_p,
+        seed=int(seed),
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )
+    return tokenizer.decode(np.asarray(token_ids))
+
+
+def sequence_log_likelihood(model, token_ids):
+    """`(log_likelihood (B,), num_tokens (B,))` of right-padded rows `[start] + tokens`:
+    the sum of `log P(token | tokens before it)` over each row's real tokens after start."""
+    logits = ops.cast(model(token_ids[:, :-1], training=False), "float32")  # (B, T-1, V)
+    targets = token_ids[:, 1:]
+    log_probs = ops.log_softmax(logits, axis=-1)
+    picked = ops.take_along_axis(log_probs, ops.cast(targets, "int32")[..., None], axis=-1)[..., 0]
+    real = ops.cast(ops.not_equal(targets, PAD_ID), "float32")
+    return ops.sum(picked * real, axis=1), ops.cast(ops.sum(real, axis=1), "int32")
+
+
+def score_texts(model, tokenizer, texts: Sequence[str], *, limit=None) -> list[dict]:
+    """Each text's `{"log_likelihood", "num_tokens"}` (natural log, summed over its tokens;
+    a model with a position limit scores the first tokens that fit)."""
+    limit = position_limit(model) if limit is None else limit
+    rows = [[tokenizer.start_id, *ids] for ids in tokenizer.encode(list(texts))]
+    if limit is not None:
+        rows = [row[:limit] for row in rows]
+    width = max(2, max(len(row) for row in rows))
+    ids = np.array([row + [PAD_ID] * (width - len(row)) for row in rows], dtype="int32")
+    log_likelihood, num_tokens = sequence_log_likelihood(model, ids)
+    return [
+        {"log_likelihood": float(a), "num_tokens": int(n)}
+        for a, n in zip(np.asarray(log_likelihood), np.asarray(num_tokens))
+    ]
+
+
+class SampleText(keras.callbacks.Callback):
+    """Prints a continuation of each prompt at the end of every `every` epochs: a look at
+    what the model has learned so far (spelling, then words, then structure)."""
+
+    def __init__(self, tokenizer, prompts, *, every=1, max_new_tokens=120, temperature=0.8, **kw):
+        super().__init__()
+        self.tokenizer, self.prompts, self.every = tokenizer, list(prompts), every
+        self.options = dict(max_new_tokens=max_new_tokens, temperature=temperature, **kw)
+        self.samples = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        texts = generate_texts(self.model, self.tokenizer, self.prompts, **self.options)
+        self.samples.append({"epoch": epoch + 1, "texts": texts})
+        for prompt, text in zip(self.prompts, texts):
+            print(f"\n  sample after epoch {epoch + 1}: {prompt!r} -> {prompt + text!r}")
+
+
+# --- The task ---------------------------------------------------------------------------
+
+
+class GenerateTask(Task):
+    """`lm` models: a prompt in, its continuation out."""
+
+    name = "generate"
+    model_task = "lm"
+
+    def compile(
+        self,
+        model,
+        *,
+        learning_rate: float = 1e-3,
+        min_learning_rate: float = 1e-4,
+        warmup_steps: int = 100,
+        decay_steps: int = 2000,
+        weight_decay: float = 0.1,
+        beta_2: float = 0.99,
+        clipnorm: float | None = 1.0,
+        jit_compile=False,
+    ):
+        """AdamW, linear warm-up to `learning_rate`, cosine decay to `min_learning_rate` at
+        step `decay_steps` (nanoGPT's recipe); cross-entropy in nats over real tokens.
+        Weight decay skips biases and layer-norm scales."""
+        if not 0 < min_learning_rate <= learning_rate:
+            raise ValueError(
+                "Need 0 < min_learning_rate <= learning_rate; received "
+                f"{min_learning_rate} and {learning_rate}."
+            )
+        warmup_steps = min(warmup_steps, max(decay_steps - 1, 0))
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0 if warmup_steps else learning_rate,
+            decay_steps=max(decay_steps - warmup_steps, 1),
+            alpha=min_learning_rate / learning_rate,
+            warmup_target=learning_rate if warmup_steps else None,
+            warmup_steps=warmup_steps,
+        )
+        optimizer = keras.optimizers.AdamW(
+            schedule, weight_decay=weight_decay, beta_1=0.9, beta_2=beta_2, clipnorm=clipnorm
+        )
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        model.compile(
+            optimizer=optimizer,
+            loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.0),
+            metrics=[MaskedTokenAccuracy()],
+            jit_compile=jit_compile,
+        )
+        return model
+
+    def decoding_card(self, *, context_length=None, **options):
+        return {
+            "algorithm": "greedy (temperature 0) or sampling (temperature, top-k, top-p)",
+            "context_length": context_length,
+            "position_limit": options.get("position_limit"),
+            "seed": "stateless per request: (seed, step)",
+        }
+
+    def export(self, model, tokenizer, directory, *, context_length=None, **options):
+        return super().export(
+            model,
+            tokenizer,
+            directory,
+            context_length=context_length,
+            position_limit=position_limit(model),
+            **options,
+        )
+
+    def endpoints(self, model, text_graph, *, context_length=None, position_limit=None):
+        start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
+        big = 1 << 30
+
+        def prompt_tensor(prompt, max_new_tokens):
+            ids = text_graph.tokenize(prompt)  # ragged (B, None)
+            start = tf.fill([ids.nrows(), 1], tf.constant(start_id, tf.int32))
+            ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)
+            keep = tf.constant(context_length or big, tf.int32)
+            if position_limit is not None:
+                max_new_tokens = tf.minimum(max_new_tokens, position_limit - 1)
+                keep = tf.minimum(keep, position_limit - max_new_tokens)
+            # Keep each row's last `keep` tokens: shift it left by what it drops.
+            dense = ids.to_tensor(PAD_ID)  # (B, W)
+            lengths = tf.cast(ids.row_lengths(), tf.int32)
+            drop = tf.maximum(lengths - keep, 0)
+            width = tf.reduce_max(lengths - drop)
+            columns = tf.range(width)[None, :] + drop[:, None]
+            last_column = tf.shape(dense)[1] - 1
+            kept = tf.gather(dense, tf.minimum(columns, last_column), batch_dims=1)
+            return tf.where(columns < lengths[:, None], kept, PAD_ID), max_new_tokens
+
+        def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed):
+            checks = [
+                tf.debugging.assert_greater_equal(
+                    temperature, 0.0, message="temperature must be >= 0 (0 = greedy)"
+                ),
+                tf.debugging.assert_greater(top_p, 0.0, message="top_p must be in (0, 1]"),
+                tf.debugging.assert_less_equal(top_p, 1.0, message="top_p must be in (0, 1]"),
+                tf.debugging.assert_greater_equal(
+                    max_new_tokens, 0, message="max_new_tokens must be >= 0"
+                ),
+            ]
+            with tf.control_dependencies(checks):
+                prompt_ids, steps = prompt_tensor(prompt, max_new_tokens)
+            steps = tf.maximum(steps, 1)
+            token_ids, _ = generate_token_ids(
+                model,
+                prompt_ids,
+                start_id=start_id,
+                end_id=end_id,
+                max_new_tokens=steps,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                seed=seed,
+            )
+            token_ids = tf.cast(token_ids, tf.int32)[:, : tf.maximum(max_new_tokens, 0)]
+            return {"text": text_graph.detokenize(token_ids), "token_ids": token_ids}
+
+        def score(text):
+            ids = text_graph.tokenize(text)
+            start = tf.fill([ids.nrows(), 1], tf.constant(start_id, tf.int32))
+            ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)
+            if position_limit is not None:
+                ids = ids[:, :position_limit]
+            dense = ids.to_tensor(PAD_ID)
+            dense = tf.pad(dense, [[0, 0], [0, tf.maximum(2 - tf.shape(dense)[1], 0)]])
+            log_likelihood, num_tokens = sequence_log_likelihood(model, dense)
+            return {"log_likelihood": log_likelihood, "num_tokens": num_tokens}
+
+        def logits(token_ids):
+            return {"logits": model(token_ids, training=False)}
+
+        return [
+            Endpoint(
+                "generate",
+                generate,
+                [
+                    tf.TensorSpec([None], tf.string, name="prompt"),
+                    tf.TensorSpec([], tf.int32, name="max_new_tokens"),
+                    tf.TensorSpec([], tf.float32, name="temperature"),
+                    tf.TensorSpec([], tf.int32, name="top_k"),
+                    tf.TensorSpec([], tf.float32, name="top_p"),
+                    tf.TensorSpec([], tf.int32, name="seed"),
+                ],
+                "prompt string (B,), max_new_tokens int32, temperature float32 (0 = greedy), "
+                "top_k int32 (<= 0: off), top_p float32 in (0, 1], seed int32 -> "
+                "text string (B,) (the continuation), token_ids int32 (B, N)",
+            ),
+            Endpoint(
+                "score",
+                score,
+                [tf.TensorSpec([None], tf.string, name="text")],
+                "text string (B,) -> log_likelihood float32 (B,) (natural log, summed over "
+                "tokens), num_tokens int32 (B,)",
+            ),
+            Endpoint(
+                "logits",
+                logits,
+                [tf.TensorSpec([None, None], tf.int32, name="token_ids")],
+                "token_ids int32 (B, T), 0 = padding -> logits float32 (B, T, V)",
+            ),
+        ]
+
+
+GENERATE = register_task(GenerateTask())

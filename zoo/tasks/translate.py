@@ -1,0 +1,216 @@
+"""Translation, the `seq2seq` product: sentence pairs in, text out, BLEU, a `translate` export.
+
+Everything a translation recipe needs beyond flags: the tokenizer rule, the bucketed
+`tf.data` pipelines, the paper's compile settings, in-process translation of text with beam
+search, the held-out score and the SavedModel signatures (`translate`, `logits`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.data import SubwordTokenizer, make_translation_dataset
+from zoo.decoding import beam_search
+from zoo.decoding.compiled import compiled_decoder
+from zoo.export.archive import Endpoint
+from zoo.special_ids import PAD_ID
+from zoo.tasks.base import Task, register_task
+from zoo.training import compile_seq2seq, translation_scores
+
+
+def train_tokenizer(pairs, vocab_size: int, seed: int = 0) -> SubwordTokenizer:
+    """One SentencePiece vocabulary shared by source and target, as in the paper.
+
+    A vocabulary larger than the corpus can fill is an error in SentencePiece, so the size
+    is capped at the corpus's distinct words plus 300 (bytes and specials)."""
+    sentences = [sentence for pair in pairs for sentence in pair]
+    vocab_size = min(vocab_size, max(300, len(set(" ".join(sentences).split())) + 300))
+    return SubwordTokenizer.train(sentences, vocab_size, seed=seed)
+
+
+def make_datasets(splits: dict, tokenizer, *, tokens_per_batch: int, max_length: int, seed=0):
+    """`{name: pairs}` -> `{name: dataset}` of token-bucketed batches; only "train" shuffles."""
+    return {
+        name: make_translation_dataset(
+            pairs,
+            tokenizer,
+            batch_size=None,
+            tokens_per_batch=tokens_per_batch,
+            max_length=max_length,
+            shuffle=name == "train",
+            seed=seed,
+        )
+        for name, pairs in splits.items()
+    }
+
+
+def one_reference_each(pairs, limit: int, seed: int = 0):
+    """`limit` distinct source sentences drawn at random (by seed), each with its first
+    translation as the one reference. Random, not the first ones: Tatoeba's file is sorted
+    by length, and its first sentences are the easiest."""
+    references = {}
+    for source, target in pairs:
+        references.setdefault(source, target)
+    items = list(references.items())
+    chosen = np.random.default_rng(seed).permutation(len(items))[:limit]
+    return [items[i][0] for i in chosen], [items[i][1] for i in chosen]
+
+
+def pad_batch(rows: Sequence[Sequence[int]], max_length: int | None = None) -> np.ndarray:
+    """Right-pad id lists with the padding id into an int32 array; at least one column."""
+    rows = [list(row)[:max_length] if max_length else list(row) for row in rows]
+    width = max(1, max((len(row) for row in rows), default=0))
+    return np.array([row + [PAD_ID] * (width - len(row)) for row in rows], dtype="int32")
+
+
+def translate_texts(
+    model,
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    beam_width: int = 4,
+    length_penalty: float = 0.6,
+    max_length: int = 64,
+    max_source_length: int = 128,
+    no_repeat_ngram_size: int = 0,
+    batch_size: int = 64,
+) -> list[str]:
+    """Translate `texts` with a seq2seq model and its (shared) `SubwordTokenizer`.
+
+    `beam_width=1` decodes greedily; `no_repeat_ngram_size=n` forbids any n-gram twice in
+    an output. Sentences are sorted by length and decoded in batches of `batch_size`, then
+    returned in the input order.
+    """
+    decode = compiled_decoder(
+        model,
+        beam_width=beam_width,
+        start_id=tokenizer.start_id,
+        end_id=tokenizer.end_id,
+        max_length=max_length,
+        length_penalty=length_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )
+    ids = tokenizer.encode(list(texts))
+    order = np.argsort([len(row) for row in ids], kind="stable")
+    outputs: list[str] = [""] * len(texts)
+    for start in range(0, len(texts), batch_size):
+        chosen = order[start : start + batch_size]
+        tokens, _ = decode(pad_batch([ids[i] for i in chosen], max_source_length))
+        decoded = tokenizer.decode(
+            [[t for t in row if t not in (PAD_ID, tokenizer.end_id)] for row in np.asarray(tokens)]
+        )
+        for index, text in zip(chosen, decoded):
+            outputs[index] = text
+    return outputs
+
+
+def evaluate(model, tokenizer, sources, references, **decoding) -> dict:
+    """Translate `sources` (after one warm-up batch that traces the decoder) and score them
+    against one reference each: sacreBLEU's BLEU and chrF, and sentences per second."""
+    translate_texts(model, tokenizer, list(sources[:4]), **decoding)
+    start = time.perf_counter()
+    hypotheses = translate_texts(model, tokenizer, sources, **decoding)
+    seconds = time.perf_counter() - start
+    scores = translation_scores(hypotheses, references)
+    scores["in_process_sentences_per_second"] = round(len(sources) / seconds, 1)
+    return {**scores, "hypotheses": hypotheses}
+
+
+def time_exported(path, samples, timing_sentences, batch_size=64, beam_width=4, max_length=64):
+    """Reload an export with TensorFlow alone, translate `samples`, and time one batch of
+    `batch_size` held-out sentences (the median of three calls after a warm-up):
+    `(translations of samples, sentences per second)`."""
+    import tensorflow_text  # noqa: F401  (its SentencePiece ops)
+
+    translate = tf.saved_model.load(str(path)).signatures["translate"]
+    call = dict(beam_width=tf.constant(beam_width), max_length=tf.constant(max_length))
+    out = translate(text=tf.constant(samples), **call)  # also the warm-up
+    texts = [t.decode("utf-8") for t in out["translation"].numpy()]
+    batch = tf.constant(list(timing_sentences)[:batch_size])
+    translate(text=batch, **call)
+    seconds = []
+    for _ in range(3):
+        start = time.perf_counter()
+        translate(text=batch, **call)
+        seconds.append(time.perf_counter() - start)
+    return texts, int(batch.shape[0]) / float(np.median(seconds))
+
+
+class TranslateTask(Task):
+    """`seq2seq` models: text in one language, text out in another."""
+
+    name = "translate"
+    model_task = "seq2seq"
+
+    def compile(self, model, **options):
+        return compile_seq2seq(model, **options)
+
+    def decoding_card(self, *, max_source_length=128, length_penalty=0.6, **options):
+        return {
+            "algorithm": "beam search",
+            "length_penalty": length_penalty,
+            "max_source_length": max_source_length,
+        }
+
+    def endpoints(self, model, text_graph, *, max_source_length=128, length_penalty=0.6):
+        start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
+
+        def translate(text, beam_width, max_length):
+            text = tf.strings.strip(text)
+            source = text_graph.tokenize(text)[:, :max_source_length].to_tensor(PAD_ID)  # (B, S)
+            # At least one column, so that a batch of empty strings is still a (B, 1) input.
+            width = tf.maximum(tf.shape(source)[1], 1)
+            source = tf.pad(source, [[0, 0], [0, width - tf.shape(source)[1]]])
+            # An empty input has no real token; give it the end id so attention has a key.
+            empty = tf.equal(tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1), 0)
+            first = tf.equal(tf.range(width)[None, :], 0)
+            source = tf.where(empty[:, None] & first, end_id, source)
+            token_ids, scores = beam_search(
+                model,
+                source,
+                start_id=start_id,
+                end_id=end_id,
+                max_length=max_length,
+                beam_width=beam_width,
+                length_penalty=length_penalty,
+            )
+            token_ids = tf.cast(token_ids, tf.int32)
+            words = text_graph.detokenize(token_ids)
+            return {"translation": words, "token_ids": token_ids, "score": scores}
+
+        def logits(encoder_token_ids, decoder_token_ids):
+            inputs = {
+                "encoder_token_ids": encoder_token_ids,
+                "decoder_token_ids": decoder_token_ids,
+            }
+            return {"logits": model(inputs, training=False)}
+
+        return [
+            Endpoint(
+                "translate",
+                translate,
+                [
+                    tf.TensorSpec([None], tf.string, name="text"),
+                    tf.TensorSpec([], tf.int32, name="beam_width"),
+                    tf.TensorSpec([], tf.int32, name="max_length"),
+                ],
+                "text string (B,), beam_width int32, max_length int32 -> "
+                "translation string (B,), token_ids int32 (B, L), score float32 (B,)",
+            ),
+            Endpoint(
+                "logits",
+                logits,
+                [
+                    tf.TensorSpec([None, None], tf.int32, name="encoder_token_ids"),
+                    tf.TensorSpec([None, None], tf.int32, name="decoder_token_ids"),
+                ],
+                "encoder_token_ids, decoder_token_ids int32 -> logits float32 (B, T, V)",
+            ),
+        ]
+
+
+TRANSLATE = register_task(TranslateTask())
