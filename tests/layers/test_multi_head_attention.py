@@ -135,3 +135,55 @@ def test_width_not_divisible_at_build_and_wrong_call_arguments(rng):
     cross = MultiHeadAttention(2, cross_attention=True)
     with pytest.raises(ValueError, match="key_value"):
         cross(np.zeros((1, 2, 4), "float32"))
+
+
+def test_causal_mask_with_a_start_per_row_stacks_the_scalar_masks():
+    starts = np.array([0, 3, 1], "int32")
+    per_row = np.asarray(causal_mask(2, 6, start_index=starts))
+    assert per_row.shape == (3, 2, 6)
+    for row, start in enumerate(starts):
+        np.testing.assert_array_equal(per_row[row], np.asarray(causal_mask(2, 6, int(start)))[0])
+    # Written out: row 1's queries are positions 3 and 4.
+    np.testing.assert_array_equal(per_row[1], [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 0]])
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+@pytest.mark.parametrize("steps", [1, 2])
+def test_cache_update_index_per_row_equals_the_scalar_path_row_by_row(rng, stacked, steps):
+    # Rows at different positions (lm prompts of different lengths): each row writes its
+    # keys/values at its own index and sees its own causal past.
+    ours = MultiHeadAttention(HEADS)
+    starts = np.array([2, 0, 5], "int32")
+    query = rng.normal(size=(3, steps, WIDTH)).astype("float32")
+    key = rng.normal(size=(3, 8, HEADS, WIDTH // HEADS)).astype("float32")
+    value = rng.normal(size=key.shape).astype("float32")
+
+    def as_cache(key, value):
+        return np.stack([key, value], axis=1) if stacked else (key, value)
+
+    def as_pair(cache):
+        if stacked:
+            return [np.asarray(cache)[:, 0], np.asarray(cache)[:, 1]]
+        return [np.asarray(part) for part in cache]
+
+    output, cache = ours(
+        query, use_causal_mask=True, cache=as_cache(key, value), cache_update_index=starts
+    )
+    for row, start in enumerate(starts):
+        expected, expected_cache = ours(
+            query[row : row + 1],
+            use_causal_mask=True,
+            cache=as_cache(key[row : row + 1], value[row : row + 1]),
+            cache_update_index=int(start),
+        )
+        np.testing.assert_allclose(np.asarray(output)[row], np.asarray(expected)[0], atol=1e-6)
+        for part, expected_part in zip(as_pair(cache), as_pair(expected_cache)):
+            # (The projection of 3 rows and of 1 row may differ in the last bit.)
+            np.testing.assert_allclose(part[row], expected_part[0], atol=1e-6)
+    # Slots a row did not write are untouched.
+    for part, before in zip(as_pair(cache), (key, value)):
+        for row, start in enumerate(starts):
+            written = slice(start, start + steps)
+            np.testing.assert_array_equal(
+                np.delete(part[row], written, 0), np.delete(before[row], written, 0)
+            )

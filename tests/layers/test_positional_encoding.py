@@ -76,3 +76,42 @@ def test_learned_token_and_position_embedding_cached_step_equals_full():
     step = np.asarray(layer(ids[:, 2:3], start_index=2))
     np.testing.assert_allclose(step[0, 0], full[0, 2], atol=1e-6)
     assert isinstance(layer.token_embedding, keras.layers.ReversibleEmbedding)
+
+
+STARTS = np.array([0, 4, 1], "int32")  # one start per row: prompts of different lengths
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SinusoidalPositionEncoding(),
+        lambda: PositionEmbedding(sequence_length=10),
+    ],
+    ids=["sinusoidal", "learned"],
+)
+def test_position_start_per_row_equals_the_scalar_start_row_by_row(make):
+    layer = make()
+    inputs = np.zeros((3, 2, 6), "float32")
+    per_row = np.asarray(layer(inputs, start_index=STARTS))
+    assert per_row.shape == (3, 2, 6)
+    for row, start in enumerate(STARTS):
+        expected = np.asarray(layer(inputs[row : row + 1], start_index=int(start)))[0]
+        np.testing.assert_array_equal(per_row[row], expected)
+
+
+@pytest.mark.parametrize("position_encoding", ["sinusoidal", "learned"])
+def test_token_and_position_embedding_start_per_row(position_encoding):
+    layer = TokenAndPositionEmbedding(
+        11, 8, position_encoding=position_encoding, sequence_length=10
+    )
+    ids = np.array([[3], [5], [7]], "int32")
+    per_row = np.asarray(layer(ids, start_index=STARTS))  # (3, 1, 8)
+    tokens = np.asarray(layer.token_embedding.embeddings)[ids[:, 0]] * np.sqrt(8.0)
+    if position_encoding == "sinusoidal":
+        positions = paper_encoding(10, 8)[STARTS]
+    else:
+        positions = np.asarray(layer.position_embedding.position_embeddings)[STARTS]
+    np.testing.assert_allclose(per_row[:, 0], tokens + positions, atol=1e-5)
+    for row, start in enumerate(STARTS):
+        expected = np.asarray(layer(ids[row : row + 1], start_index=int(start)))[0]
+        np.testing.assert_array_equal(per_row[row], expected)

@@ -22,16 +22,27 @@ def padding_mask_from_ids(token_ids, pad_id: int = PAD_ID):
 
 
 def causal_mask(query_length, key_length=None, start_index=0):
-    """Lower-triangular mask of shape `(1, Tq, Tk)`: query `i` sees keys `j <= i + start_index`.
+    """Lower-triangular mask: query `i` sees keys `j <= i + start_index`.
 
     `start_index` is the absolute position of the first query, as in cached decoding where
-    one query at position `t` attends to a cache of `key_length` slots.
+    one query at position `t` attends to a cache of `key_length` slots. A scalar gives a
+    `(1, Tq, Tk)` mask; a `(B,)` vector — one start per row, as when the prompts of a batch
+    have different lengths — gives `(B, Tq, Tk)`.
     """
     key_length = query_length if key_length is None else key_length
-    query_positions = ops.arange(query_length, dtype="int32") + ops.cast(start_index, "int32")
     key_positions = ops.arange(key_length, dtype="int32")
+    if is_per_row(start_index):
+        start_index = ops.cast(start_index, "int32")[:, None]  # (B, 1)
+        query_positions = ops.arange(query_length, dtype="int32")[None, :] + start_index
+        return ops.greater_equal(query_positions[:, :, None], key_positions[None, None, :])
+    query_positions = ops.arange(query_length, dtype="int32") + ops.cast(start_index, "int32")
     mask = ops.greater_equal(query_positions[:, None], key_positions[None, :])  # (Tq, Tk)
     return mask[None, :, :]
+
+
+def is_per_row(index) -> bool:
+    """Whether a position index is a `(B,)` vector (one per row) rather than a scalar."""
+    return len(getattr(index, "shape", ())) == 1
 
 
 def key_padding_to_attention_mask(key_padding_mask, query_length):

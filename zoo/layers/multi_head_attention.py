@@ -7,7 +7,7 @@ import math
 import keras
 from keras import ops
 
-from zoo.layers.attention_masks import compute_attention_mask
+from zoo.layers.attention_masks import compute_attention_mask, is_per_row
 from zoo.layers.scaled_dot_product_attention import scaled_dot_product_attention
 
 
@@ -52,7 +52,9 @@ class MultiHeadAttention(keras.layers.Layer):
             cross-attention cache (or `key_value`) may hold one row per `K` query rows —
             `query` rows `k * K ... k * K + K - 1` attend to row `k` (beam search's beams of
             one sentence share its encoder keys and values).
-        cache_update_index: the position of the first query in the cache (self-attention).
+        cache_update_index: the position of the first query in the cache (self-attention):
+            a scalar, or a `(batch,)` int vector of one position per row (prompts of
+            different lengths); the causal mask then also starts per row.
         return_attention_scores: also return the weights `(batch, h, Tq, Tk)`.
         training: whether dropout is active.
 
@@ -199,10 +201,14 @@ class MultiHeadAttention(keras.layers.Layer):
             if cache is not None:
                 if cache_update_index is None:
                     raise ValueError("A self-attention `cache` needs `cache_update_index`.")
-                start = [0, cache_update_index, 0, 0]
                 key_cache, value_cache, stacked = _split_cache(cache)
-                key = ops.slice_update(key_cache, start, key)  # (B, max_length, h, d/h)
-                value = ops.slice_update(value_cache, start, value)
+                if is_per_row(cache_update_index):  # each row writes at its own position
+                    key = _write_rows(key_cache, key, cache_update_index)
+                    value = _write_rows(value_cache, value, cache_update_index)
+                else:
+                    start = [0, cache_update_index, 0, 0]
+                    key = ops.slice_update(key_cache, start, key)  # (B, max_length, h, d/h)
+                    value = ops.slice_update(value_cache, start, value)
                 cache = ops.stack([key, value], axis=1) if stacked else (key, value)
                 start_index = cache_update_index
 
@@ -261,6 +267,19 @@ class MultiHeadAttention(keras.layers.Layer):
             }
         )
         return config
+
+
+def _write_rows(cache, update, row_starts):
+    """`cache` `(B, L, h, d/h)` with row `b`'s positions `row_starts[b] + t` set to
+    `update[b, t]` — a one-hot product, exact (each slot gets `1 * x` plus zeros)."""
+    cache_positions = ops.arange(ops.shape(cache)[1], dtype="int32")[None, :, None]
+    update_positions = (
+        ops.cast(row_starts, "int32")[:, None, None]
+        + ops.arange(ops.shape(update)[1], dtype="int32")[None, None, :]
+    )
+    writes = ops.equal(cache_positions, update_positions)  # (B, L, T)
+    written = ops.einsum("blt,bthd->blhd", ops.cast(writes, update.dtype), update)
+    return ops.where(ops.any(writes, axis=2)[:, :, None, None], written, cache)
 
 
 def _split_cache(cache):

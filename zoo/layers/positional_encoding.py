@@ -7,6 +7,8 @@ import math
 import keras
 from keras import ops
 
+from zoo.layers.attention_masks import is_per_row
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class SinusoidalPositionEncoding(keras.layers.Layer):
@@ -22,9 +24,11 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         inputs: a tensor `(batch, length, hidden_dim)`; only its shape is used.
         start_index: the position of the first step, for one-token-at-a-time decoding:
             the encoding from `start_index = k` equals rows `k...` of the full encoding.
+            A scalar, or a `(batch,)` int vector of one start per row.
 
     Returns:
-        The encoding, shape `(1, length, hidden_dim)`, broadcastable onto `inputs`.
+        The encoding, shape `(1, length, hidden_dim)` (`(batch, length, hidden_dim)` for a
+        per-row `start_index`), broadcastable onto `inputs`.
 
     Example:
     >>> encoding = SinusoidalPositionEncoding()(keras.ops.zeros((2, 5, 8)))
@@ -40,17 +44,22 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     def call(self, inputs, start_index=0):
         shape = ops.shape(inputs)
         length, hidden_dim = shape[1], shape[2]
-        positions = ops.cast(ops.arange(length), "float32") + ops.cast(start_index, "float32")
+        if is_per_row(start_index):  # (B, T)
+            positions = ops.cast(ops.arange(length), "float32")[None, :]
+            positions = positions + ops.cast(start_index, "float32")[:, None]
+        else:  # (1, T)
+            positions = ops.cast(ops.arange(length), "float32") + ops.cast(start_index, "float32")
+            positions = positions[None, :]
         # Pair i of dimensions (2i, 2i + 1) shares the frequency 1 / max_wavelength^(2i / d).
         dims = ops.cast(ops.arange(hidden_dim), "float32")
         pair_index = ops.floor(dims / 2.0)
         inverse_frequency = ops.exp(
             -(2.0 * pair_index / ops.cast(hidden_dim, "float32")) * math.log(self.max_wavelength)
         )
-        angles = positions[:, None] * inverse_frequency[None, :]  # (T, d)
+        angles = positions[:, :, None] * inverse_frequency[None, None, :]  # (1 or B, T, d)
         is_even = ops.equal(ops.mod(ops.arange(hidden_dim), 2), 0)
-        encoding = ops.where(is_even[None, :], ops.sin(angles), ops.cos(angles))
-        return ops.cast(encoding[None, :, :], self.compute_dtype)
+        encoding = ops.where(is_even[None, None, :], ops.sin(angles), ops.cos(angles))
+        return ops.cast(encoding, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return (1, input_shape[1], input_shape[2])
@@ -71,10 +80,12 @@ class PositionEmbedding(keras.layers.Layer):
 
     Call arguments:
         inputs: a tensor `(batch, length, hidden_dim)`; only its shape is used.
-        start_index: position of the first step (for cached decoding).
+        start_index: position of the first step (for cached decoding); a scalar, or a
+            `(batch,)` int vector of one start per row.
 
     Returns:
-        `(1, length, hidden_dim)` position embeddings.
+        `(1, length, hidden_dim)` position embeddings (`(batch, length, hidden_dim)` for a
+        per-row `start_index`).
     """
 
     def __init__(self, sequence_length: int, initializer="glorot_uniform", **kwargs):
@@ -98,6 +109,9 @@ class PositionEmbedding(keras.layers.Layer):
     def call(self, inputs, start_index=0):
         length = ops.shape(inputs)[1]
         table = ops.convert_to_tensor(self.position_embeddings)
+        if is_per_row(start_index):
+            positions = ops.cast(start_index, "int32")[:, None] + ops.arange(length, dtype="int32")
+            return ops.cast(ops.take(table, positions, axis=0), self.compute_dtype)  # (B, T, d)
         rows = ops.slice(table, (start_index, 0), (length, ops.shape(table)[1]))
         return ops.cast(rows[None, :, :], self.compute_dtype)
 

@@ -34,7 +34,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     Call arguments:
         token_ids: int tensor `(batch, length)`.
-        start_index: the position of the first token (cached decoding).
+        start_index: the position of the first token (cached decoding): a scalar, or a
+            `(batch,)` int vector of one start per row (prompts of different lengths).
         training: whether dropout is active.
 
     Example:

@@ -226,11 +226,26 @@ class RecurrentLM(RecurrentDecoderMixin, RecurrentModel):
         )
         super().__init__(inputs=token_ids, outputs=self._head(hidden), config=config, **kwargs)
 
-    def init_decode_state(self, batch_size, max_length):
-        shape = (batch_size, self.config.num_layers, self.config.hidden_dim)
-        return {
-            name: ops.zeros(shape, dtype=self.compute_dtype) for name in STATE_NAMES[self.cell_type]
-        }
+    def init_decode_state(self, token_ids, max_length):
+        """Prefill: each layer's states after all of row `b`'s prompt but its last token.
+
+        Args:
+            token_ids: prompt ids `(B, P)` int32, right-padded with 0, at least one real
+                token per row.
+            max_length: unused (the state has no length axis).
+
+        Returns:
+            `{"hidden": (B, num_layers, H)}` (and `"cell"` for an LSTM). The first step feeds
+            each row's last prompt token; a one-token prompt leaves the zero initial states.
+        """
+        token_ids = ops.convert_to_tensor(token_ids, "int32")
+        lengths = ops.sum(ops.cast(padding_mask_from_ids(token_ids), "int32"), axis=1)  # (B,)
+        positions = ops.arange(ops.shape(token_ids)[1], dtype="int32")
+        # Masked steps carry the states through, so each row stops before its last token.
+        before_last = ops.less(positions[None, :], lengths[:, None] - 1)  # (B, P)
+        hidden = self.dropout_layer(self.decoder_embedding(token_ids))
+        _, layer_states = self._run_stack(self.decoder_layers, hidden, mask=before_last)
+        return self._state_from_layers(layer_states)
 
 
 @keras.saving.register_keras_serializable(package="zoo")

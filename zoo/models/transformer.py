@@ -76,25 +76,26 @@ class TransformerStacks:
     def _token_logits(self, hidden):
         return to_float32(self.output_projection(hidden))  # (B, T, V)
 
-    def _cache_shape(self, batch_size, max_length):
-        config = self.config
+    def _check_positions(self, num_positions, described_as):
+        """With learned positions, refuse (when it is known in Python) to decode past the
+        table; `described_as` says where `num_positions` came from, for the message."""
+        limit = self.config.max_sequence_length
         if (
-            config.position_encoding == "learned"
-            and isinstance(max_length, int)
-            and max_length > config.max_sequence_length
+            self.config.position_encoding == "learned"
+            and isinstance(num_positions, int)
+            and num_positions > limit
         ):
             raise ValueError(
-                f"max_length={max_length} exceeds the {config.max_sequence_length} positions "
-                "this model learned (position_encoding='learned'); decode at most "
-                "max_sequence_length tokens, or use position_encoding='sinusoidal'."
+                f"{described_as} exceeds the {limit} positions this model learned "
+                "(position_encoding='learned'); decode at most max_sequence_length positions, "
+                "or use position_encoding='sinusoidal'."
             )
-        head_dim = config.hidden_dim // config.num_heads
-        return (batch_size, max_length, config.num_heads, head_dim)
 
     def _empty_self_attention_caches(self, batch_size, max_length):
         """A `(B, max_length, h, d/h)` key cache and value cache per decoder layer. Separate
         entries, not one stacked tensor, so a step copies nothing it does not update."""
-        shape = self._cache_shape(batch_size, max_length)
+        config = self.config
+        shape = (batch_size, max_length, config.num_heads, config.hidden_dim // config.num_heads)
         state = {}
         for i in range(len(self.decoder_blocks)):
             for kind in ("key", "value"):
@@ -123,9 +124,11 @@ class TransformerStacks:
     def _cached_decoder_step(self, state, token_ids, index, encoder_padding_mask=None):
         """One token through the decoder stack: `(B,)` ids at position `index` -> `(B, V)`.
 
-        `index` must be below the `max_length` the state was made for (it is a tensor inside
-        compiled loops, so it cannot be checked here), and `token_ids` must not be 0: the
-        full pass treats id 0 as padding, so feeding it breaks cached == full.
+        `index` is a scalar (every row at the same position: seq2seq) or a `(B,)` vector
+        (one position per row: an lm after prompts of different lengths). It must be below
+        the cache length the state was made for (it is a tensor inside compiled loops, so it
+        cannot be checked here), and `token_ids` must not be 0: the full pass treats id 0 as
+        padding, so feeding it breaks cached == full.
         """
         hidden = self.decoder_embedding(token_ids[:, None], start_index=index)  # (B, 1, d)
         state = dict(state)
@@ -216,6 +219,7 @@ class TransformerSeq2Seq(TransformerStacks, ZooModel):
         return self._encode(embedded, padding_mask, training=training), padding_mask
 
     def init_decode_state(self, encoder_token_ids, max_length):
+        self._check_positions(max_length, f"max_length={max_length}")
         encoded, padding_mask = self.encode(encoder_token_ids)
         state = self._empty_self_attention_caches(ops.shape(encoder_token_ids)[0], max_length)
         for i, block in enumerate(self.decoder_blocks):
@@ -279,11 +283,55 @@ class TransformerLM(TransformerStacks, ZooModel):
             inputs=token_ids, outputs=self._decoder_head(hidden), config=config, **kwargs
         )
 
-    def init_decode_state(self, batch_size, max_length):
-        return self._empty_self_attention_caches(batch_size, max_length)
+    def init_decode_state(self, token_ids, max_length):
+        """Prefill: the prompt's keys and values in caches with room for `max_length` steps.
+
+        Args:
+            token_ids: prompt ids `(B, P)` int32, right-padded with 0, at least one real
+                token per row (`L_b` of them in row `b`).
+            max_length: the number of decode steps that will follow.
+
+        Returns:
+            The state: per layer, self-attention key and value caches `(B, P + max_length,
+            h, d/h)` holding the prompt at positions `0 .. L_b - 1`, and `"start_positions"`
+            `(B,)` int32 = `L_b - 1`, where the first step (each row's last prompt token,
+            fed again at `index = 0`) goes; step `index` is at `start_positions + index`.
+        """
+        token_ids = ops.convert_to_tensor(token_ids, "int32")
+        batch_size, prompt_width = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
+        if isinstance(prompt_width, int):
+            self._check_positions(
+                prompt_width + max_length, f"prompt width {prompt_width} + max_length={max_length}"
+            )
+        else:  # a dynamic width, inside a traced function: check what is known
+            self._check_positions(max_length, f"max_length={max_length}")
+        cache_length = prompt_width + max_length
+        lengths = ops.sum(ops.cast(padding_mask_from_ids(token_ids), "int32"), axis=1)  # (B,)
+        # `True` at the prompt's real tokens, over the whole cache: the keys' padding mask.
+        key_padding_mask = ops.less(
+            ops.arange(cache_length, dtype="int32")[None, :], lengths[:, None]
+        )
+        state = self._empty_self_attention_caches(batch_size, cache_length)
+        # The whole prompt, as the full forward pass runs it: every real query sees real keys
+        # only (right padding, causal mask), and no query is fully masked. The first step
+        # writes the last real token's keys/values again (the protocol feeds it at index 0);
+        # slots past it hold finite values from padding, hidden by the causal mask until a
+        # step overwrites them.
+        hidden = self.decoder_embedding(token_ids)  # (B, P, d)
+        for i, block in enumerate(self.decoder_blocks):
+            keys, values = f"self_attention_key_cache_{i}", f"self_attention_value_cache_{i}"
+            hidden, (state[keys], state[values]) = block(
+                hidden,
+                decoder_padding_mask=key_padding_mask,
+                self_attention_cache=(state[keys], state[values]),
+                self_attention_cache_update_index=0,
+            )
+        state["start_positions"] = lengths - 1  # (B,)
+        return state
 
     def decode_step(self, state, token_ids, index):
-        return self._cached_decoder_step(state, token_ids, index)
+        """Row `b`'s token at position `state["start_positions"][b] + index`."""
+        return self._cached_decoder_step(state, token_ids, state["start_positions"] + index)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
