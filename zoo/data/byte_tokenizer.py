@@ -62,6 +62,10 @@ class ByteTokenizer:
         import tensorflow as tf
 
         ids = self.graph_tokenizer().tokenize(tf.convert_to_tensor(texts, tf.string))
+        if isinstance(ids, list):  # eagerly, keras-nlp answers with Python lists
+            from zoo.data.tokenizers import ids_to_ragged
+
+            ids = ids_to_ragged(ids)
         return tf.cast(ids, tf.int32) + self.offset
 
     def detokenize(self, token_ids):

@@ -61,7 +61,7 @@ class ByteGraph(tf.Module):
         real = _without_special_ids(token_ids)
         real = tf.ragged.boolean_mask(real, real >= self.offset) - self.offset
         data = tf.strings.reduce_join(
-            tf.ragged.map_flat_values(lambda b: tf.strings.substr(_BYTES, b, 1), real), axis=-1
+            tf.ragged.map_flat_values(lambda b: tf.gather(_BYTES, b), real), axis=-1
         )
         # A model may emit a broken UTF-8 sequence: replace it (U+FFFD), as Python's decode.
         return tf.strings.unicode_transcode(
@@ -69,7 +69,7 @@ class ByteGraph(tf.Module):
         )
 
 
-_BYTES = tf.constant(bytes(range(256)))
+_BYTES = tf.constant([bytes([value]) for value in range(256)])  # id - offset -> its byte
 
 
 def _without_special_ids(token_ids):
