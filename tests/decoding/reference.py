@@ -129,11 +129,15 @@ def reference_beam_search(
     beam_width,
     alpha,
     stop_rule="current_length",
+    no_repeat_ngram_size=0,
 ):
     """Beam search as defined in `zoo.decoding.beam_search`, over plain lists, one row's
     hypotheses independent of the others. Before each step a row whose best finished score
     reaches the bound of `stop_rule` stops for good; otherwise it runs all `max_length`
-    steps and its alive hypotheses then compete, scored at `max_length`."""
+    steps and its alive hypotheses then compete, scored at `max_length`.
+
+    With `no_repeat_ngram_size = n`, an extension that repeats an n-gram of the hypothesis
+    is not a candidate (found by listing its n-grams)."""
     alive = [[((), 0.0)] for _ in range(batch_size)]  # per row: (tokens, log P)
     best = [((), -np.inf) for _ in range(batch_size)]  # per row: (tokens, score)
     stopped = [False] * batch_size
@@ -155,6 +159,8 @@ def reference_beam_search(
             for tokens, log_prob in alive[row]:
                 next_log_prob = next(log_probs)
                 for token in np.flatnonzero(np.isfinite(next_log_prob)):
+                    if repeats_ngram(tokens, int(token), no_repeat_ngram_size):
+                        continue
                     candidates.append((tokens + (int(token),), log_prob + next_log_prob[token]))
             candidates.sort(key=lambda candidate: -candidate[1])
             candidates = candidates[: 2 * beam_width]
@@ -173,6 +179,15 @@ def reference_beam_search(
         tokens, scores[row] = best[row]
         token_ids[row, : len(tokens)] = tokens
     return token_ids, scores
+
+
+def repeats_ngram(tokens, token, n):
+    """Whether appending `token` to `tokens` makes one of its n-grams appear twice."""
+    if not n or len(tokens) < n - 1:
+        return False
+    extended = list(tokens) + [token]
+    grams = [tuple(extended[i : i + n]) for i in range(len(extended) - n)]
+    return tuple(extended[-n:]) in grams
 
 
 def tiny_decoders():

@@ -15,10 +15,10 @@ def test_each_row_decodes_as_if_alone(decode, rng):
     # Row r reads table r: two different language models in one batch.
     model = TableModel.random(rng, num_tables=2)
     kwargs = dict(start_id=START, end_id=END, max_length=5)
-    token_ids, scores = decode(model, **kwargs, batch_size=2)
+    token_ids, scores = decode(model, [[START]] * 2, **kwargs)
     for row in range(2):
         alone = TableModel(model.next_probs[row])
-        alone_ids, alone_scores = decode(alone, **kwargs, batch_size=1)
+        alone_ids, alone_scores = decode(alone, [[START]], **kwargs)
         np.testing.assert_array_equal(np.asarray(alone_ids)[0], np.asarray(token_ids)[row])
         np.testing.assert_allclose(np.asarray(alone_scores)[0], np.asarray(scores)[row], rtol=1e-6)
     assert not np.array_equal(*np.asarray(token_ids))  # the rows differ
@@ -47,7 +47,7 @@ def test_beam_search_after_fit_on_bucketed_batches(name, rng):
     # beam search in the same process, as the recipe does (an earlier version crashed here
     # with mismatched batch sizes inside an LSTM cell). Each row must decode as if alone.
     from zoo.data import make_translation_dataset
-    from zoo.decoding.text import compiled_decoder
+    from zoo.decoding.compiled import compiled_decoder
     from zoo.training import compile_seq2seq
 
     class Ids:  # a tokenizer over pre-tokenized "sentences" (space-separated ids)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import zoo
-from tests.decoding.fake_models import END, START, chain
+from tests.decoding.fake_models import END, START, A, chain
 from zoo.decoding import beam_search, greedy_decode
 
 
@@ -21,14 +21,16 @@ def test_call_mistakes_are_explained(decode, seq2seq):
         decode(seq2seq, source, start_id=1, end_id=0, max_length=4)
     with pytest.raises(ValueError, match="at least 1"):
         decode(seq2seq, source, start_id=1, end_id=2, max_length=0)
-    with pytest.raises(ValueError, match="Pass `encoder_token_ids`"):
-        decode(seq2seq, start_id=1, end_id=2, max_length=4, batch_size=1)
-    with pytest.raises(ValueError, match="not both"):
-        decode(seq2seq, source, start_id=1, end_id=2, max_length=4, batch_size=1)
+    with pytest.raises(ValueError, match="Pass `token_ids`"):
+        decode(seq2seq, None, start_id=1, end_id=2, max_length=4)
     with pytest.raises(ValueError, match="Add a batch axis"):
         decode(seq2seq, source[0], start_id=1, end_id=2, max_length=4)
-    with pytest.raises(ValueError, match="drop `encoder_token_ids`"):
-        decode(chain_lm(), source, start_id=1, end_id=2, max_length=4)
+    with pytest.raises(ValueError, match="empty or left-padded"):
+        decode(chain(), [[START, A], [0, START]], start_id=START, end_id=END, max_length=4)
+    with pytest.raises(ValueError, match="pad prompts on the right"):
+        decode(chain(), [[START, 0, A]], start_id=START, end_id=END, max_length=4)
+    with pytest.raises(ValueError, match="no_repeat_ngram_size"):
+        decode(seq2seq, source, start_id=1, end_id=2, max_length=4, no_repeat_ngram_size=-1)
     with pytest.raises(ValueError, match="task='seq2seq' or task='lm'"):
         decode(
             zoo.build("lstm", task="classify", preset="tiny"),
@@ -41,30 +43,34 @@ def test_call_mistakes_are_explained(decode, seq2seq):
         decode(
             keras.Sequential([keras.layers.Dense(2)]), source, start_id=1, end_id=2, max_length=4
         )
+    with pytest.raises(TypeError, match="no `config.task`"):
+        decode(NoTask(), source, start_id=1, end_id=2, max_length=4)
 
 
-def chain_lm():
-    model = chain()
-    model.config = type("Config", (), {"task": "lm"})()
-    return model
+class NoTask:
+    """Decodes, but does not say whether it reads a source or a prompt."""
+
+    def init_decode_state(self, token_ids, max_length):
+        return {}
+
+    def decode_step(self, state, token_ids, index):
+        raise AssertionError("never reached")
 
 
 def test_beam_width_must_be_positive():
     with pytest.raises(ValueError, match="`beam_width` must be at least 1"):
-        beam_search(chain(), start_id=START, end_id=END, max_length=3, batch_size=1, beam_width=0)
+        beam_search(chain(), [[START]], start_id=START, end_id=END, max_length=3, beam_width=0)
 
 
 def test_sizes_are_python_ints_outside_tensorflow():
     if keras.config.backend() == "tensorflow":
         pytest.skip("TensorFlow accepts scalar tensors as sizes")
     with pytest.raises(TypeError, match="must be a Python int"):
-        greedy_decode(
-            chain(), start_id=START, end_id=END, max_length=keras.ops.array(3), batch_size=1
-        )
+        greedy_decode(chain(), [[START]], start_id=START, end_id=END, max_length=keras.ops.array(3))
 
 
 def test_numpy_ints_are_sizes():
     token_ids, _ = greedy_decode(
-        chain(), start_id=START, end_id=END, max_length=np.int64(4), batch_size=np.int32(1)
+        chain(), np.array([[START]]), start_id=START, end_id=END, max_length=np.int64(4)
     )
     np.testing.assert_array_equal(np.asarray(token_ids), [[3, 4, 2, 0]])

@@ -24,10 +24,10 @@ def test_greedy_equals_argmax_over_full_forward_passes(name, task, rng):
     if task == "seq2seq":
         source = rng.integers(1, VOCAB_SIZE, (3, 6)).astype("int32")
         source[1, 4:] = 0  # a padded row
-        inputs = dict(encoder_token_ids=source)
+        inputs = dict(token_ids=source)
     else:
         # A language model's rows all start from the start id alone: one row is enough.
-        source, inputs = None, dict(batch_size=1)
+        source, inputs = None, dict(token_ids=[[START_ID]])
     batch_size = 3 if task == "seq2seq" else 1
     next_log_probs = full_pass_next_log_probs(model, source, batch_size, max_length)
     paths, token_log_probs = reference_greedy(next_log_probs, batch_size, START_ID, max_length)
@@ -46,7 +46,9 @@ def test_greedy_equals_argmax_over_full_forward_passes(name, task, rng):
 
 def test_greedy_follows_the_table_into_the_trap():
     model = greedy_trap()
-    token_ids, scores = greedy_decode(model, start_id=START, end_id=END, max_length=4, batch_size=2)
+    token_ids, scores = greedy_decode(
+        model, [[START]] * 2, start_id=START, end_id=END, max_length=4
+    )
     # A (0.6), then A (0.34) after every A: it never ends, so it fills max_length.
     np.testing.assert_array_equal(np.asarray(token_ids), [[A, A, A, A]] * 2)
     np.testing.assert_allclose(np.asarray(scores), [np.log(0.6 * 0.34**3)] * 2, rtol=1e-6)
@@ -54,7 +56,9 @@ def test_greedy_follows_the_table_into_the_trap():
 
 def test_padding_follows_the_end_and_a_row_that_never_ends_fills_max_length(rng):
     model = chain_then_never_ending(rng)
-    token_ids, scores = greedy_decode(model, start_id=START, end_id=END, max_length=6, batch_size=2)
+    token_ids, scores = greedy_decode(
+        model, [[START]] * 2, start_id=START, end_id=END, max_length=6
+    )
     ended, unended = np.asarray(token_ids)
     np.testing.assert_array_equal(ended, [A, B, END, 0, 0, 0])
     assert (unended != 0).all() and (unended != END).all()

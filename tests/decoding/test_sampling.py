@@ -45,10 +45,10 @@ def test_first_tokens_follow_the_expected_distribution(case):
     settings, expected = CASES[case]
     token_ids, scores = sample(
         first_step_model(),
+        [[START]] * DRAWS,
         start_id=START,
         end_id=END,
         max_length=1,
-        batch_size=DRAWS,
         seed=1,
         **settings,
     )
@@ -66,7 +66,7 @@ def test_top_k_one_is_greedy(rng):
     # A zoo model too: on JAX the sampler threads its variables through the loop.
     transformer = zoo.build("transformer", task="lm", preset="tiny", vocab_size=24)
     for model, batch_size in ((table, 3), (transformer, 1)):
-        kwargs = dict(start_id=START, end_id=END, max_length=6, batch_size=batch_size)
+        kwargs = dict(token_ids=[[START]] * batch_size, start_id=START, end_id=END, max_length=6)
         token_ids, scores = sample(model, **kwargs, top_k=1, seed=0)
         greedy_ids, greedy_scores = greedy_decode(model, **kwargs)
         np.testing.assert_array_equal(np.asarray(token_ids), np.asarray(greedy_ids))
@@ -75,7 +75,7 @@ def test_top_k_one_is_greedy(rng):
 
 def test_a_seed_makes_the_draw_reproducible(rng):
     model = TableModel.random(rng, sharpness=0.5)
-    kwargs = dict(start_id=START, end_id=END, max_length=6, batch_size=8)
+    kwargs = dict(token_ids=[[START]] * 8, start_id=START, end_id=END, max_length=6)
     first, _ = sample(model, **kwargs, seed=3)
     again, _ = sample(model, **kwargs, seed=3)
     other, _ = sample(model, **kwargs, seed=4)
@@ -99,6 +99,4 @@ def test_a_seed_makes_the_draw_reproducible(rng):
 )
 def test_bad_settings_are_explained(settings, message):
     with pytest.raises(ValueError, match=message):
-        sample(
-            first_step_model(), start_id=START, end_id=END, max_length=2, batch_size=1, **settings
-        )
+        sample(first_step_model(), [[START]], start_id=START, end_id=END, max_length=2, **settings)

@@ -31,11 +31,15 @@ for the best beam, and needs `num_beams` as a Python int.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 from keras import ops
 
+from zoo.decoding import repetition
 from zoo.decoding.protocol import (
     SOURCE_ONLY_PREFIXES,
+    cache_positions,
     check_size,
     check_special_ids,
     reorder_state,
@@ -63,32 +67,72 @@ def wu_length_penalty(length, alpha):
     return ops.power((5.0 + length) / 6.0, ops.cast(alpha, "float32"))
 
 
+class Settings(NamedTuple):
+    """What every step of one search needs besides its loop state."""
+
+    end_id: int
+    max_length: object  # a Python int, or a scalar int32 tensor (TensorFlow)
+    beam_width: object  # likewise
+    alpha: object  # the length penalty, a float or a scalar tensor
+    stop_rule: str
+    no_repeat_ngram_size: object  # a Python int (0 = off) or a scalar int32 tensor
+
+
+class Beams(NamedTuple):
+    """The loop state, `B` sentences of `K` beams, `L = max_length`.
+
+    Flat rows (`last_tokens` and the model's `state`) are batch-major, beam-minor: row
+    `b * K + k` is beam `k` of sentence `b`.
+    """
+
+    index: object  # int32 scalar: the tokens each alive hypothesis has emitted
+    last_tokens: object  # int32 (B * K,): what the next step feeds
+    alive_ids: object  # int32 (B, K, L): the alive hypotheses' emitted ids
+    alive_log_probs: object  # float32 (B, K): their log P; -inf for an empty beam
+    best_ids: object  # int32 (B, L): the best finished hypothesis
+    best_scores: object  # float32 (B,): its length-penalised score; -inf when none
+    done: object  # bool (B,): stopped for good (frozen)
+    state: dict  # the model's decoding state, (B * K, ...) rows (source-only: (B, ...))
+    suffix_match: object  # int32 (B, K, L), the n-gram carry; () when repeats are allowed
+
+
+class Candidates(NamedTuple):
+    """The `2K` best extensions of each sentence's alive hypotheses, best first."""
+
+    log_probs: object  # float32 (B, 2K): log P of each extended hypothesis
+    tokens: object  # int32 (B, 2K): the token each appends
+    source_beams: object  # int32 (B, 2K): the beam each extends
+    ids: object  # int32 (B, 2K, L): the extended hypotheses' ids
+    ends: object  # bool (B, 2K): whether the token is the end id
+
+
 def beam_search(
     model,
-    encoder_token_ids=None,
+    token_ids,
     *,
     start_id,
     end_id,
     max_length,
     beam_width=4,
     length_penalty=0.6,
-    batch_size=None,
     stop_rule="current_length",
     compaction_steps=COMPACTION_STEPS,
+    no_repeat_ngram_size=0,
 ):
     """The best hypothesis per row by `log P(Y) / ((5 + |Y|) / 6) ** length_penalty`.
 
     Args:
-        model: a zoo `seq2seq` or `lm` model, or anything with `init_decode_state` and
-            `decode_step` (see `zoo.decoding.protocol`).
-        encoder_token_ids: int32 `(B, S)` source ids, 0 = padding; for a `seq2seq` model.
-        start_id: the id fed at index 0.
+        model: a zoo `seq2seq` or `lm` model, or anything that implements
+            `zoo.decoding.protocol.Decodable`.
+        token_ids: int32 `(B, T)`, 0 = padding: the source ids for a `seq2seq` model, the
+            right-padded prompt ids for an `lm` (see `greedy_decode`).
+        start_id: the id fed at index 0 to a `seq2seq` model (an `lm` starts from its
+            prompt).
         end_id: the id that ends a hypothesis; it is emitted, then only padding follows.
         max_length: the most tokens emitted per sequence.
         beam_width: hypotheses kept alive per row.
         length_penalty: `alpha`; 0 ranks by `log P(Y)` alone, larger values favour longer
             outputs. A float or a scalar tensor.
-        batch_size: the number of sequences for a language model (`task="lm"`).
         stop_rule: when a row stops before `max_length`: `"current_length"` (fast, the
             usual heuristic) or `"max_length"` (exact); see the module docstring.
         compaction_steps: after each of these steps, the sentences that have stopped leave
@@ -96,10 +140,13 @@ def beam_search(
             results are the same; a batch of short and long sentences decodes much faster).
             TensorFlow only — the batch shrinks, which JAX's static shapes forbid; JAX
             ignores it. `()` turns it off.
+        no_repeat_ngram_size: `n >= 1`: no hypothesis emits a token that would make an
+            n-gram of its emitted tokens appear twice; 0 (the default) allows repeats. A
+            Python int or a scalar int32 tensor; see `zoo.decoding.repetition`.
 
-    `max_length`, `beam_width` and `batch_size` set the shapes of the loop state: they are
-    Python ints on every backend, and on TensorFlow may also be scalar int32 tensors (for
-    example inputs of a `tf.function` signature). JAX needs Python ints.
+    `max_length` and `beam_width` set the shapes of the loop state: they are Python ints on
+    every backend, and on TensorFlow may also be scalar int32 tensors (for example inputs of
+    a `tf.function` signature). JAX needs Python ints.
 
     Returns:
         `(token_ids, scores)`: int32 `(B, max_length)` ids of each row's best hypothesis
@@ -109,7 +156,7 @@ def beam_search(
     Example:
     >>> import numpy as np, zoo
     >>> model = zoo.build("lstm", task="seq2seq", preset="tiny", vocab_size=20)
-    >>> ids, scores = beam_search(model, np.array([[5, 6, 7]]), start_id=1, end_id=2,
+    >>> ids, scores = beam_search(model, np.array([[5, 6, 7]]), start_id=2, end_id=3,
     ...                           max_length=4, beam_width=3)
     >>> tuple(ids.shape), tuple(scores.shape)
     ((1, 4), (1,))
@@ -117,127 +164,37 @@ def beam_search(
     check_special_ids(start_id, end_id)
     if stop_rule not in STOP_RULES:
         raise ValueError(f"`stop_rule` must be one of {STOP_RULES}, received {stop_rule!r}.")
-    max_length = check_size("max_length", max_length)
-    beam_width = check_size("beam_width", beam_width)
-    # Segments between compaction steps (TensorFlow), the last one up to `max_length`.
+    settings = Settings(
+        end_id=end_id,
+        max_length=check_size("max_length", max_length),
+        beam_width=check_size("beam_width", beam_width),
+        alpha=length_penalty,
+        stop_rule=stop_rule,
+        no_repeat_ngram_size=repetition.check_ngram_size(no_repeat_ngram_size),
+    )
+    max_length = settings.max_length
     compacting = keras.config.backend() == "tensorflow" and bool(compaction_steps)
-    ends = sorted(step for step in set(compaction_steps or ()) if step > 0)
-    if isinstance(max_length, int):
-        ends = [step for step in ends if step < max_length]
+    ends = _segment_ends(compaction_steps, max_length)
     # A model that can grow its state (the Transformer's caches) starts with room for the
     # first segment only: the most rows decode the first steps, over the shortest caches.
     growing = compacting and bool(ends) and hasattr(model, "resize_decode_state")
     capacity = _smaller(ends[0], max_length) if growing else max_length
-    state, batch_size = start_decoding(model, encoder_token_ids, batch_size, capacity)
-    alpha = length_penalty
-    # Flat rows are batch-major, beam-minor: row `b * beam_width + k` is beam `k` of row `b`.
-    state = tile_state(state, beam_width)
-    positions = ops.arange(max_length, dtype="int32")  # (L,)
+    state, first_tokens = start_decoding(model, token_ids, capacity, start_id)
+    beams = _initial_beams(state, first_tokens, settings)
 
-    def best_alive_bound(index, alive_log_probs):
-        """The score an alive hypothesis of each row is held to reach, `(B,)`.
+    def cond(*beams):
+        beams = Beams(*beams)
+        return ops.logical_not(ops.all(_stopped(beams, settings)))
 
-        `"current_length"`: the best alive log-probability at the current length.
-        `"max_length"`: the best it could still reach — its log-probability can only fall,
-        and `x / lp(n)` with `x <= 0` is monotonic in `n`, so the best is at one end of the
-        lengths `n` in `[index, max_length]`.
-        """
-        # `initial`: a compacted batch may be empty, where eager TensorFlow's max refuses.
-        best = ops.max(alive_log_probs, axis=1, initial=NEGATIVE_INFINITY)
-        shortest = best / wu_length_penalty(ops.maximum(index, 1), alpha)
-        if stop_rule == "current_length":
-            return shortest
-        return ops.maximum(shortest, best / wu_length_penalty(max_length, alpha))
+    def body(*beams):
+        return _beam_step(model, Beams(*beams), settings)
 
-    def stopped(index, alive_log_probs, best_scores, done):
-        return ops.logical_or(
-            done, ops.greater_equal(best_scores, best_alive_bound(index, alive_log_probs))
-        )
-
-    def cond(index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, done, state):
-        return ops.logical_not(ops.all(stopped(index, alive_log_probs, best_scores, done)))
-
-    def body(index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, done, state):
-        done = stopped(index, alive_log_probs, best_scores, done)
-        logits, state = model.decode_step(state, last_tokens, index)
-        # The best 2K candidates of a row are among the best 2K of each of its hypotheses:
-        # take those first, `(B * K, 2K)`, then the row's best of the `K * 2K` — the same
-        # choice as a top-k over all `K * V`, on much shorter rows.
-        per_beam = _smaller(2 * beam_width, ops.shape(logits)[-1] - 1)
-        beam_log_probs, beam_tokens = top_token_log_probs(logits, per_beam)
-        candidates = ops.reshape(alive_log_probs, (-1, 1)) + beam_log_probs
-        candidates = ops.reshape(candidates, (-1, beam_width * per_beam))  # (B, K * 2K)
-        top_log_probs, top_indices = ops.top_k(candidates, 2 * beam_width)  # (B, 2K)
-        top_beams = top_indices // per_beam
-        top_tokens = ops.take_along_axis(
-            ops.reshape(beam_tokens, (-1, beam_width * per_beam)), top_indices, axis=1
-        )
-        ends = ops.equal(top_tokens, end_id)
-        # The ids of the hypotheses each candidate extends, with the candidate written in.
-        top_ids = ops.take_along_axis(alive_ids, top_beams[:, :, None], axis=1)  # (B, 2K, L)
-        top_ids = ops.where(ops.equal(positions, index), top_tokens[:, :, None], top_ids)
-
-        # Finished: candidates that end within the first `beam_width`.
-        rank = ops.arange(2 * beam_width, dtype="int32")[None, :]
-        finished_scores = ops.where(
-            ops.logical_and(ends, rank < beam_width),
-            top_log_probs / wu_length_penalty(index + 1, alpha),
-            NEGATIVE_INFINITY,
-        )
-        best_new = ops.argmax(finished_scores, axis=1)[:, None]  # (B, 1)
-        new_scores = ops.take_along_axis(finished_scores, best_new, axis=1)[:, 0]
-        new_ids = ops.take_along_axis(top_ids, best_new[:, :, None], axis=1)[:, 0]
-        improved = ops.logical_and(new_scores > best_scores, ops.logical_not(done))
-        best_scores = ops.where(improved, new_scores, best_scores)
-        best_ids = ops.where(improved[:, None], new_ids, best_ids)
-
-        # Alive: the best `beam_width` candidates that do not end; a stopped row keeps its.
-        new_alive_log_probs, alive = ops.top_k(
-            ops.where(ends, NEGATIVE_INFINITY, top_log_probs), beam_width
-        )  # (B, K)
-        alive_log_probs = ops.where(done[:, None], alive_log_probs, new_alive_log_probs)
-        alive_ids = ops.where(
-            done[:, None, None], alive_ids, ops.take_along_axis(top_ids, alive[:, :, None], axis=1)
-        )
-        last_tokens = ops.take_along_axis(top_tokens, alive, axis=1)
-        source_beams = ops.take_along_axis(top_beams, alive, axis=1)
-        # Rows are batch-major, beam-minor: row `b * beam_width + k` is beam `k` of row `b`.
-        batch_offsets = ops.arange(ops.shape(alive)[0], dtype="int32")[:, None] * beam_width
-        state = reorder_state(state, ops.reshape(batch_offsets + source_beams, (-1,)))
-        return (
-            index + 1,
-            ops.reshape(last_tokens, (-1,)),
-            alive_ids,
-            alive_log_probs,
-            best_ids,
-            best_scores,
-            done,
-            state,
-        )
-
-    # Only beam 0 is live at first: the others are copies and would repeat its candidates.
-    first_beam = ops.arange(beam_width, dtype="int32") == 0
-    loop_state = (
-        ops.convert_to_tensor(0, dtype="int32"),
-        ops.full((batch_size * beam_width,), start_id, dtype="int32"),
-        ops.zeros((batch_size, beam_width, max_length), dtype="int32"),
-        ops.where(
-            ops.broadcast_to(first_beam[None, :], (batch_size, beam_width)),
-            0.0,
-            NEGATIVE_INFINITY,
-        ),
-        ops.zeros((batch_size, max_length), dtype="int32"),
-        ops.full((batch_size,), NEGATIVE_INFINITY, dtype="float32"),
-        ops.zeros((batch_size,), dtype="bool"),
-        state,
-    )
     if not compacting:
-        index, _, alive_ids, alive_log_probs, best_ids, best_scores, done, _ = ops.while_loop(
-            cond, body, loop_state, maximum_iterations=max_length
-        )
-        return _final_choice(index, alive_ids, alive_log_probs, best_ids, best_scores, done, alpha)
+        beams = Beams(*ops.while_loop(cond, body, beams, maximum_iterations=max_length))
+        return _final_choice(beams, settings.alpha)
 
-    token_ids = ops.zeros((batch_size, max_length), dtype="int32")
+    batch_size = ops.shape(first_tokens)[0]
+    token_ids_out = ops.zeros((batch_size, max_length), dtype="int32")
     scores = ops.full((batch_size,), NEGATIVE_INFINITY, dtype="float32")
     sentences = ops.arange(batch_size, dtype="int32")  # the input row of each current row
     for end in [*ends, None]:
@@ -247,61 +204,234 @@ def beam_search(
             return ops.logical_and(ops.less(index, limit), cond(index, *rest))
 
         if growing:  # room for this segment's positions
-            loop_state = (*loop_state[:-1], model.resize_decode_state(loop_state[-1], limit))
-        loop_state = ops.while_loop(segment_cond, body, loop_state)
-        index, last_tokens, alive_ids, alive_log_probs, best_ids, best_scores, done, state = (
-            loop_state
-        )
+            positions = cache_positions(model, token_ids, limit)
+            beams = beams._replace(state=model.resize_decode_state(beams.state, positions))
+        beams = Beams(*ops.while_loop(segment_cond, body, beams))
         if end is None:
             break
-        # Sentences that have stopped are final: write them out and drop them.
-        finished = stopped(index, alive_log_probs, best_scores, done)
-        gone = ops.nonzero(finished)[0]
-        token_ids = ops.scatter_update(
-            token_ids, ops.take(sentences, gone)[:, None], ops.take(best_ids, gone, axis=0)
+        beams, sentences, token_ids_out, scores = _drop_stopped_sentences(
+            beams, sentences, token_ids_out, scores, settings
         )
-        scores = ops.scatter_update(
-            scores, ops.take(sentences, gone)[:, None], ops.take(best_scores, gone)
-        )
-        kept = ops.cast(ops.nonzero(ops.logical_not(finished))[0], "int32")
-        kept_beams = ops.reshape(
-            kept[:, None] * beam_width + ops.arange(beam_width, dtype="int32"), (-1,)
-        )
-        sentences = ops.take(sentences, kept)
-        loop_state = (
-            index,
-            ops.take(last_tokens, kept_beams),
-            ops.take(alive_ids, kept, axis=0),
-            ops.take(alive_log_probs, kept, axis=0),
-            ops.take(best_ids, kept, axis=0),
-            ops.take(best_scores, kept),
-            ops.take(done, kept),
-            {
-                key: ops.take(
-                    value, kept if key.startswith(SOURCE_ONLY_PREFIXES) else kept_beams, axis=0
-                )
-                for key, value in state.items()
-            },
-        )
-    final_ids, final_scores = _final_choice(
-        index, alive_ids, alive_log_probs, best_ids, best_scores, done, alpha
-    )
-    token_ids = ops.scatter_update(token_ids, sentences[:, None], final_ids)
+    final_ids, final_scores = _final_choice(beams, settings.alpha)
+    token_ids_out = ops.scatter_update(token_ids_out, sentences[:, None], final_ids)
     scores = ops.scatter_update(scores, sentences[:, None], final_scores)
-    return token_ids, scores
+    return token_ids_out, scores
 
 
-def _final_choice(index, alive_ids, alive_log_probs, best_ids, best_scores, done, alpha):
+def _segment_ends(compaction_steps, max_length):
+    """The steps that end a segment of the loop (a compaction follows each), before the
+    last segment, which runs to `max_length`."""
+    ends = sorted(step for step in set(compaction_steps or ()) if step > 0)
+    if isinstance(max_length, int):
+        ends = [step for step in ends if step < max_length]
+    return ends
+
+
+def _initial_beams(state, first_tokens, settings):
+    """`K` beams per row, all fed the row's first token; only beam 0 is live at first (the
+    others are copies and would repeat its candidates)."""
+    beam_width, max_length = settings.beam_width, settings.max_length
+    batch_size = ops.shape(first_tokens)[0]
+    first_beam = ops.arange(beam_width, dtype="int32") == 0
+    blocking = repetition.blocks_repeats(settings.no_repeat_ngram_size)
+    return Beams(
+        index=ops.convert_to_tensor(0, dtype="int32"),
+        last_tokens=ops.repeat(ops.cast(first_tokens, "int32"), beam_width, axis=0),
+        alive_ids=ops.zeros((batch_size, beam_width, max_length), dtype="int32"),
+        alive_log_probs=ops.where(
+            ops.broadcast_to(first_beam[None, :], (batch_size, beam_width)),
+            0.0,
+            NEGATIVE_INFINITY,
+        ),
+        best_ids=ops.zeros((batch_size, max_length), dtype="int32"),
+        best_scores=ops.full((batch_size,), NEGATIVE_INFINITY, dtype="float32"),
+        done=ops.zeros((batch_size,), dtype="bool"),
+        state=tile_state(state, beam_width),
+        suffix_match=(
+            ops.zeros((batch_size, beam_width, max_length), dtype="int32") if blocking else ()
+        ),
+    )
+
+
+def _best_alive_bound(beams, settings):
+    """The score an alive hypothesis of each row is held to reach, `(B,)`.
+
+    `"current_length"`: the best alive log-probability at the current length.
+    `"max_length"`: the best it could still reach — its log-probability can only fall,
+    and `x / lp(n)` with `x <= 0` is monotonic in `n`, so the best is at one end of the
+    lengths `n` in `[index, max_length]`.
+    """
+    # `initial`: a compacted batch may be empty, where eager TensorFlow's max refuses.
+    best = ops.max(beams.alive_log_probs, axis=1, initial=NEGATIVE_INFINITY)
+    shortest = best / wu_length_penalty(ops.maximum(beams.index, 1), settings.alpha)
+    if settings.stop_rule == "current_length":
+        return shortest
+    return ops.maximum(shortest, best / wu_length_penalty(settings.max_length, settings.alpha))
+
+
+def _stopped(beams, settings):
+    """`(B,)`: the rows that have stopped, or stop now by their stop rule."""
+    return ops.logical_or(
+        beams.done, ops.greater_equal(beams.best_scores, _best_alive_bound(beams, settings))
+    )
+
+
+def _beam_step(model, beams, settings):
+    """One step of every row: extend, record what ends, keep the best that go on."""
+    done = _stopped(beams, settings)
+    logits, state = model.decode_step(beams.state, beams.last_tokens, beams.index)
+    banned = None
+    if repetition.blocks_repeats(settings.no_repeat_ngram_size):
+        banned = repetition.banned_tokens(
+            _flat_beams(beams.alive_ids),
+            _flat_beams(beams.suffix_match),
+            beams.index,
+            settings.no_repeat_ngram_size,
+            ops.shape(logits)[-1],
+        )
+    candidates = _select_candidates(logits, beams, settings.beam_width, settings.end_id, banned)
+    best_ids, best_scores = _record_finished(candidates, beams, done, settings)
+    return _keep_alive(candidates, beams, done, state, best_ids, best_scores, settings)
+
+
+def _flat_beams(values):
+    """`(B, K, L)` -> `(B * K, L)`, the layout of the flat rows."""
+    return ops.reshape(values, (-1, ops.shape(values)[-1]))
+
+
+def _select_candidates(logits, beams, beam_width, end_id, banned):
+    """The best `2K` extensions of each row's hypotheses by log-probability.
+
+    The best 2K candidates of a row are among the best 2K of each of its hypotheses: take
+    those first, `(B * K, 2K)`, then the row's best of the `K * 2K` — the same choice as a
+    top-k over all `K * V`, on much shorter rows.
+    """
+    per_beam = _smaller(2 * beam_width, ops.shape(logits)[-1] - 1)
+    beam_log_probs, beam_tokens = top_token_log_probs(logits, per_beam, banned)
+    log_probs = ops.reshape(beams.alive_log_probs, (-1, 1)) + beam_log_probs
+    log_probs = ops.reshape(log_probs, (-1, beam_width * per_beam))  # (B, K * 2K)
+    top_log_probs, top_indices = ops.top_k(log_probs, 2 * beam_width)  # (B, 2K)
+    source_beams = top_indices // per_beam
+    tokens = ops.take_along_axis(
+        ops.reshape(beam_tokens, (-1, beam_width * per_beam)), top_indices, axis=1
+    )
+    # The ids of the hypotheses each candidate extends, with the candidate written in.
+    ids = ops.take_along_axis(beams.alive_ids, source_beams[:, :, None], axis=1)  # (B, 2K, L)
+    positions = ops.arange(ops.shape(ids)[-1], dtype="int32")  # (L,)
+    ids = ops.where(ops.equal(positions, beams.index), tokens[:, :, None], ids)
+    return Candidates(top_log_probs, tokens, source_beams, ids, ops.equal(tokens, end_id))
+
+
+def _record_finished(candidates, beams, done, settings):
+    """Each row's best finished hypothesis, `(best_ids, best_scores)`: candidates that end
+    within the first `K` compete, scored at their length; a stopped row keeps its own."""
+    beam_width, index = settings.beam_width, beams.index
+    rank = ops.arange(2 * beam_width, dtype="int32")[None, :]
+    finished_scores = ops.where(
+        ops.logical_and(candidates.ends, rank < beam_width),
+        candidates.log_probs / wu_length_penalty(index + 1, settings.alpha),
+        NEGATIVE_INFINITY,
+    )
+    best_new = ops.argmax(finished_scores, axis=1)[:, None]  # (B, 1)
+    new_scores = ops.take_along_axis(finished_scores, best_new, axis=1)[:, 0]
+    new_ids = ops.take_along_axis(candidates.ids, best_new[:, :, None], axis=1)[:, 0]
+    improved = ops.logical_and(new_scores > beams.best_scores, ops.logical_not(done))
+    best_scores = ops.where(improved, new_scores, beams.best_scores)
+    best_ids = ops.where(improved[:, None], new_ids, beams.best_ids)
+    return best_ids, best_scores
+
+
+def _keep_alive(candidates, beams, done, state, best_ids, best_scores, settings):
+    """The next loop state: the best `K` candidates that do not end stay alive (a stopped
+    row keeps its), the model's state follows its beams."""
+    beam_width = settings.beam_width
+    new_alive_log_probs, alive = ops.top_k(
+        ops.where(candidates.ends, NEGATIVE_INFINITY, candidates.log_probs), beam_width
+    )  # (B, K)
+    alive_log_probs = ops.where(done[:, None], beams.alive_log_probs, new_alive_log_probs)
+    new_alive_ids = ops.take_along_axis(candidates.ids, alive[:, :, None], axis=1)
+    alive_ids = ops.where(done[:, None, None], beams.alive_ids, new_alive_ids)
+    last_tokens = ops.take_along_axis(candidates.tokens, alive, axis=1)  # (B, K)
+    source_beams = ops.take_along_axis(candidates.source_beams, alive, axis=1)
+    # Rows are batch-major, beam-minor: row `b * beam_width + k` is beam `k` of row `b`.
+    batch_offsets = ops.arange(ops.shape(alive)[0], dtype="int32")[:, None] * beam_width
+    state = reorder_state(state, ops.reshape(batch_offsets + source_beams, (-1,)))
+    suffix_match = beams.suffix_match
+    if repetition.blocks_repeats(settings.no_repeat_ngram_size):
+        parents = ops.take_along_axis(suffix_match, source_beams[:, :, None], axis=1)
+        new_match = repetition.append_token(
+            _flat_beams(new_alive_ids),
+            _flat_beams(parents),
+            beams.index,
+            ops.reshape(last_tokens, (-1,)),
+        )
+        new_match = ops.reshape(new_match, ops.shape(suffix_match))
+        suffix_match = ops.where(done[:, None, None], suffix_match, new_match)
+    return Beams(
+        index=beams.index + 1,
+        last_tokens=ops.reshape(last_tokens, (-1,)),
+        alive_ids=alive_ids,
+        alive_log_probs=alive_log_probs,
+        best_ids=best_ids,
+        best_scores=best_scores,
+        done=done,
+        state=state,
+        suffix_match=suffix_match,
+    )
+
+
+def _drop_stopped_sentences(beams, sentences, token_ids, scores, settings):
+    """Write out the sentences that have stopped (their result is final) and drop them from
+    every part of the loop state, so later steps compute only the others.
+
+    `sentences` maps each current row to its input row; `token_ids`/`scores` are the
+    outputs by input row. Returns the four, updated.
+    """
+    finished = _stopped(beams, settings)
+    gone = ops.nonzero(finished)[0]
+    gone_sentences = ops.take(sentences, gone)[:, None]
+    token_ids = ops.scatter_update(
+        token_ids, gone_sentences, ops.take(beams.best_ids, gone, axis=0)
+    )
+    scores = ops.scatter_update(scores, gone_sentences, ops.take(beams.best_scores, gone))
+    kept = ops.cast(ops.nonzero(ops.logical_not(finished))[0], "int32")
+    beam_width = settings.beam_width
+    kept_beams = ops.reshape(
+        kept[:, None] * beam_width + ops.arange(beam_width, dtype="int32"), (-1,)
+    )
+    suffix_match = beams.suffix_match
+    if repetition.blocks_repeats(settings.no_repeat_ngram_size):
+        suffix_match = ops.take(suffix_match, kept, axis=0)
+    beams = Beams(
+        index=beams.index,
+        last_tokens=ops.take(beams.last_tokens, kept_beams),
+        alive_ids=ops.take(beams.alive_ids, kept, axis=0),
+        alive_log_probs=ops.take(beams.alive_log_probs, kept, axis=0),
+        best_ids=ops.take(beams.best_ids, kept, axis=0),
+        best_scores=ops.take(beams.best_scores, kept),
+        done=ops.take(beams.done, kept),
+        state={
+            key: ops.take(
+                value, kept if key.startswith(SOURCE_ONLY_PREFIXES) else kept_beams, axis=0
+            )
+            for key, value in beams.state.items()
+        },
+        suffix_match=suffix_match,
+    )
+    return beams, ops.take(sentences, kept), token_ids, scores
+
+
+def _final_choice(beams, alpha):
     """Each row's result, `(token_ids, scores)`, once its loop is over.
 
     Hypotheses still alive after `max_length` steps compete, scored at that length; a row
     that stopped earlier keeps its best finished one (by its stop rule, they do not beat it).
     """
-    alive_scores = alive_log_probs / wu_length_penalty(ops.maximum(index, 1), alpha)
+    alive_scores = beams.alive_log_probs / wu_length_penalty(ops.maximum(beams.index, 1), alpha)
     best_alive = ops.argmax(alive_scores, axis=1)[:, None]
     best_alive_scores = ops.take_along_axis(alive_scores, best_alive, axis=1)[:, 0]
-    best_alive_ids = ops.take_along_axis(alive_ids, best_alive[:, :, None], axis=1)[:, 0]
-    use_alive = ops.logical_and(best_alive_scores > best_scores, ops.logical_not(done))
-    token_ids = ops.where(use_alive[:, None], best_alive_ids, best_ids)
-    scores = ops.where(use_alive, best_alive_scores, best_scores)
+    best_alive_ids = ops.take_along_axis(beams.alive_ids, best_alive[:, :, None], axis=1)[:, 0]
+    use_alive = ops.logical_and(best_alive_scores > beams.best_scores, ops.logical_not(beams.done))
+    token_ids = ops.where(use_alive[:, None], best_alive_ids, beams.best_ids)
+    scores = ops.where(use_alive, best_alive_scores, beams.best_scores)
     return token_ids, scores

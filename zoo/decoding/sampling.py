@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from zoo.decoding.protocol import check_size, check_special_ids, start_decoding
+from zoo.decoding.repetition import check_ngram_size
 from zoo.decoding.token_loop import decode_token_by_token
 
 
@@ -46,7 +47,7 @@ def make_sampler(temperature=1.0, top_k=None, top_p=None, seed=None):
 
 def sample(
     model,
-    encoder_token_ids=None,
+    token_ids,
     *,
     start_id,
     end_id,
@@ -56,13 +57,13 @@ def sample(
     top_p=None,
     seed=None,
     sampler=None,
-    batch_size=None,
+    no_repeat_ngram_size=0,
 ):
     """Draw each next token at random until `end_id` or `max_length` tokens.
 
     Args:
-        model, encoder_token_ids, start_id, end_id, max_length, batch_size: as for
-            `greedy_decode`.
+        model, token_ids, start_id, end_id, max_length, no_repeat_ngram_size: as for
+            `greedy_decode` (tokens that would repeat an n-gram get probability 0).
         temperature: logits are divided by it before the softmax; below 1 sharpens.
         top_k: draw only among the `top_k` most likely tokens.
         top_p: draw only among the smallest set of most likely tokens whose probabilities
@@ -83,8 +84,9 @@ def sample(
     Example:
     >>> import zoo
     >>> model = zoo.build("transformer", task="lm", preset="tiny", vocab_size=20)
-    >>> ids, scores = sample(model, start_id=1, end_id=2, max_length=4, batch_size=2,
-    ...                      top_p=0.9, seed=0)
+    >>> prompts = [[2, 7, 8], [2, 0, 0]]  # the start id, then the prompt; right-padded
+    >>> ids, scores = sample(model, prompts, start_id=2, end_id=3, max_length=4, top_p=0.9,
+    ...                      seed=0)
     >>> tuple(ids.shape)
     (2, 4)
     """
@@ -97,7 +99,8 @@ def sample(
         )
     check_special_ids(start_id, end_id)
     max_length = check_size("max_length", max_length)
-    state, batch_size = start_decoding(model, encoder_token_ids, batch_size, max_length)
+    no_repeat_ngram_size = check_ngram_size(no_repeat_ngram_size)
+    state, first_tokens = start_decoding(model, token_ids, max_length, start_id)
 
     def choose_next(logits, log_probs):
         # Tempered and filtered by the sampler; the padding id keeps probability 0.
@@ -110,10 +113,10 @@ def sample(
     return decode_token_by_token(
         model,
         state,
-        batch_size,
+        first_tokens,
         choose_next,
-        start_id=start_id,
         end_id=end_id,
         max_length=max_length,
+        no_repeat_ngram_size=no_repeat_ngram_size,
         run_loop=run_loop,
     )
