@@ -56,7 +56,7 @@ def greedy_decode(model, token_ids, *, start_id, end_id, max_length, no_repeat_n
         model,
         state,
         first_tokens,
-        lambda logits, log_probs: ops.argmax(log_probs, axis=-1),
+        lambda logits, log_probs, index: ops.argmax(log_probs, axis=-1),
         end_id=end_id,
         max_length=max_length,
         no_repeat_ngram_size=no_repeat_ngram_size,

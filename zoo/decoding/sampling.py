@@ -102,7 +102,7 @@ def sample(
     no_repeat_ngram_size = check_ngram_size(no_repeat_ngram_size)
     state, first_tokens = start_decoding(model, token_ids, max_length, start_id)
 
-    def choose_next(logits, log_probs):
+    def choose_next(logits, log_probs, index):
         # Tempered and filtered by the sampler; the padding id keeps probability 0.
         logits = ops.where(ops.isinf(log_probs), log_probs, ops.cast(logits, "float32"))
         return sampler.get_next_token(sampler.compute_probabilities(logits))

@@ -30,7 +30,8 @@ def decode_token_by_token(
 
     Args:
         model, state, first_tokens: the model and what `start_decoding` returned for it.
-        choose_next: `(logits, log_probs) -> (B,)` int ids; `log_probs` are the model's
+        choose_next: `(logits, log_probs, index) -> (B,)` int ids, `index` the step (a
+            stateless sampler seeds its draw with it); `log_probs` are the model's
             float32 log-probabilities with the padding id (and any token that would repeat
             an n-gram) at `-inf`.
         end_id, max_length, no_repeat_ngram_size: as for `greedy_decode`
@@ -57,7 +58,7 @@ def decode_token_by_token(
                 token_ids, suffix_match, index, no_repeat_ngram_size, ops.shape(logits)[-1]
             )
             choice_log_probs = ops.where(banned, float("-inf"), log_probs)
-        next_tokens = ops.cast(choose_next(logits, choice_log_probs), "int32")  # (B,)
+        next_tokens = ops.cast(choose_next(logits, choice_log_probs, index), "int32")  # (B,)
         next_log_probs = ops.take_along_axis(log_probs, next_tokens[:, None], axis=-1)[:, 0]
         # Rows that have ended emit padding and add nothing to their score.
         next_tokens = ops.where(finished, PAD_ID, next_tokens)
