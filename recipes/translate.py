@@ -79,6 +79,7 @@ class Settings(RecipeSettings):
     beam_width: int = 4
     length_penalty: float = 0.6
     no_repeat_ngram_size: int = 0
+    informal_share: float = 0.0
     warmup_steps: int = 400
     learning_rate_scale: float = 1.0
     ema_momentum: float = 0.99
@@ -129,6 +130,10 @@ def tokenizer_for(settings: Settings, train_pairs, run_dir: Path):
 
 def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_pairs, validation):
     """Build, compile and fit the model; returns `(model, training figures)`."""
+    if settings.informal_share:
+        train_pairs = translation.with_informal_sources(
+            train_pairs, settings.informal_share, seed=settings.seed
+        )
     datasets = translation.make_datasets(
         {"train": train_pairs, "validation": validation},
         tokenizer,
@@ -285,6 +290,13 @@ def parse_args(argv=None) -> tuple[Settings, dict]:
         type=int,
         default=defaults.no_repeat_ngram_size,
         help="no n-gram of this size twice in a translation (0 = off)",
+    )
+    flag(
+        "--informal-share",
+        type=float,
+        default=defaults.informal_share,
+        help="share of training sources lower-cased and without final punctuation, as "
+        "users type them (0 = none)",
     )
     flag(
         "--warmup-steps",

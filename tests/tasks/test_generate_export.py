@@ -55,7 +55,7 @@ CLEAN_PROCESS = textwrap.dedent(
 
     class Forbid(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("zoo", "keras", "keras_nlp", "keras_hub"):
+            if name.split(".")[0] in ("zoo", "keras_nlp", "keras_hub"):
                 raise ImportError(f"{name} must not be needed to load the model")
 
     sys.meta_path.insert(0, Forbid())

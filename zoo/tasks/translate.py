@@ -32,6 +32,28 @@ def train_tokenizer(pairs, vocab_size: int, seed: int = 0) -> SubwordTokenizer:
     return SubwordTokenizer.train(sentences, vocab_size, seed=seed)
 
 
+FINAL_PUNCTUATION = ".!?…;:"
+
+
+def informal(sentence: str) -> str:
+    """A source sentence as users type it: lower case, without final punctuation."""
+    return sentence.lower().rstrip().rstrip(FINAL_PUNCTUATION).rstrip()
+
+
+def with_informal_sources(pairs, share: float, seed: int = 0):
+    """The pairs with the sources of a random `share` of them made `informal` (the targets
+    unchanged): a model trained on edited text also learns the inputs people type."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"`share` must be in [0, 1], received {share!r}.")
+    if share == 0.0:
+        return list(pairs)
+    chosen = np.random.default_rng(seed).random(len(pairs)) < share
+    return [
+        (informal(source) or source, target) if pick else (source, target)
+        for (source, target), pick in zip(pairs, chosen)
+    ]
+
+
 def make_datasets(splits: dict, tokenizer, *, tokens_per_batch: int, max_length: int, seed=0):
     """`{name: pairs}` -> `{name: dataset}` of token-bucketed batches; only "train" shuffles."""
     return {
