@@ -105,7 +105,7 @@ def main(argv=None):
 
     from zoo.analysis.machine import describe_machine, machine_line
     from zoo.data import SubwordTokenizer
-    from zoo.decoding.text import pad_batch
+    from zoo.tasks.translate import pad_batch
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     model = load_model(args.run_dir)
