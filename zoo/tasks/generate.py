@@ -22,6 +22,7 @@ fits (the number of tokens actually generated is in `token_ids`).
 from __future__ import annotations
 
 import numbers
+import weakref
 from collections.abc import Sequence
 
 import keras
@@ -139,6 +140,49 @@ def generate_token_ids(
 
 # --- Text in, text out, in process ------------------------------------------------------
 
+# Compiled generators by model (weakly held): one trace serves every prompt width, batch
+# size and setting, since they are all tensors.
+_GENERATORS = weakref.WeakKeyDictionary()
+
+
+def compiled_generator(model, *, start_id, end_id, no_repeat_ngram_size=0):
+    """`generate_token_ids` for `model`, compiled once (`tf.function` on TensorFlow;
+    eager elsewhere): `(prompt_ids, max_new_tokens, temperature, top_k, top_p, seed)`."""
+    key = (start_id, end_id, no_repeat_ngram_size)
+    cached = _GENERATORS.setdefault(model, {})
+    if key in cached:
+        return cached[key]
+    model_reference = weakref.ref(model)
+
+    def generate(prompt_ids, max_new_tokens, temperature, top_k, top_p, seed):
+        return generate_token_ids(
+            model_reference(),
+            prompt_ids,
+            start_id=start_id,
+            end_id=end_id,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            no_repeat_ngram_size=no_repeat_ngram_size,
+        )
+
+    if keras.config.backend() == "tensorflow":
+        generate = tf.function(
+            generate,
+            input_signature=[
+                tf.TensorSpec([None, None], tf.int32),
+                tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([], tf.float32),
+                tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([], tf.float32),
+                tf.TensorSpec([], tf.int32),
+            ],
+        )
+    cached[key] = generate
+    return generate
+
 
 def fit_prompts(rows, max_new_tokens, *, context_length=None, limit=None):
     """Cut prompt rows (each `[start] + tokens`) to the context: the last `context_length`
@@ -205,17 +249,21 @@ def generate_texts(
         context_length=context_length,
         limit=position_limit(model),
     )
-    token_ids, _ = generate_token_ids(
+    if max_new_tokens < 1:
+        return [""] * len(prompts)
+    generate = compiled_generator(
         model,
-        prompt_ids,
         start_id=tokenizer.start_id,
         end_id=tokenizer.end_id,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_k=top_k or 0,
-        top_p=1.0 if top_p is None else top_p,
-        seed=int(seed),
         no_repeat_ngram_size=no_repeat_ngram_size,
+    )
+    token_ids, _ = generate(
+        prompt_ids,
+        np.int32(max_new_tokens),
+        np.float32(temperature),
+        np.int32(top_k or 0),
+        np.float32(1.0 if top_p is None else top_p),
+        np.int32(seed),
     )
     return tokenizer.decode(np.asarray(token_ids))
 
