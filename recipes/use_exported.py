@@ -1,10 +1,12 @@
-"""Translate with an exported model, using TensorFlow alone (no zoo, no keras-nlp).
+"""Use an exported model with TensorFlow alone (no zoo, no keras-nlp): text in, text out.
 
     python recipes/use_exported.py saved_models/translate_en_fr "the ball is red" ...
     python recipes/use_exported.py saved_models/translate_en_fr --file sentences.txt --repeat 5
+    python recipes/use_exported.py saved_models/char_lm "ROMEO:" --temperature 0.8 --seed 1
 
-Loads the latest version under the folder (or the version folder given), prints each
-sentence's translation and score. This file is also the example of serving a zoo export.
+Loads the latest version under the folder (or the version folder given) and reads its model
+card: a translator prints each sentence's translation and score, a language model each
+prompt's continuation. This file is also the example of serving a zoo export.
 """
 
 import argparse
@@ -29,7 +31,7 @@ def latest_version(path: Path) -> Path:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="saved_models/<name> or one version folder")
-    parser.add_argument("sentences", nargs="*", help="English sentences")
+    parser.add_argument("sentences", nargs="*", help="English sentences, or prompts")
     parser.add_argument("--file", type=Path, help="more sentences, one per line")
     parser.add_argument("--beam-width", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=32)
@@ -40,14 +42,21 @@ def main(argv=None):
         help="then translate the whole batch this many more times and print sentences/s "
         "(the median)",
     )
+    parser.add_argument("--max-new-tokens", type=int, default=200, help="language models")
+    parser.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
+    parser.add_argument("--top-k", type=int, default=0, help="<= 0: no top-k filter")
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args(argv)
     if arguments.file:
         lines = arguments.file.read_text(encoding="utf-8").splitlines()
         arguments.sentences += [line for line in lines if line.strip()]
-    if not arguments.sentences:
-        parser.error("give English sentences, or --file with one per line")
     version = latest_version(arguments.model)
     card = json.loads((version / "assets" / "zoo.json").read_text())
+    if card["task"] == "lm":
+        return generate(version, card, arguments)
+    if not arguments.sentences:
+        parser.error("give English sentences, or --file with one per line")
     start = time.perf_counter()
     translate = tf.saved_model.load(str(version)).signatures["translate"]
     out = translate(
@@ -80,6 +89,26 @@ def main(argv=None):
             f"max_length {arguments.max_length}: {len(arguments.sentences) / median:.1f} "
             f"sentences/s (median of {arguments.repeat})"
         )
+
+
+def generate(version: Path, card: dict, arguments) -> None:
+    start = time.perf_counter()
+    signature = tf.saved_model.load(str(version)).signatures["generate"]
+    prompts = arguments.sentences or [""]
+    out = signature(
+        prompt=tf.constant(prompts),
+        max_new_tokens=tf.constant(arguments.max_new_tokens),
+        temperature=tf.constant(arguments.temperature),
+        top_k=tf.constant(arguments.top_k),
+        top_p=tf.constant(arguments.top_p),
+        seed=tf.constant(arguments.seed),
+    )
+    print(
+        f"{version} ({card['family']} language model, trained on {card['data'].get('name')}), "
+        f"loaded and run in {time.perf_counter() - start:.1f} s by TensorFlow alone:"
+    )
+    for prompt, text in zip(prompts, out["text"].numpy()):
+        print(f"--- {prompt!r}\n{prompt}{text.decode('utf-8')}")
 
 
 if __name__ == "__main__":
