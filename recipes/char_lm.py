@@ -214,6 +214,7 @@ def export(settings: Settings, model, tokenizer, data_card: dict, metrics: dict)
         top_k=tf.constant(0),
         top_p=tf.constant(1.0),
         seed=tf.constant(0),
+        no_repeat_ngram_size=tf.constant(0),
     )["text"].numpy()[0]
     exported = exported.decode("utf-8")
     in_process = generation.generate_texts(

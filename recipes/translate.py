@@ -203,6 +203,7 @@ def export(settings: Settings, model, tokenizer, data_card: dict, metrics: dict,
         metrics=metrics,
         max_source_length=settings.max_length,
         length_penalty=settings.length_penalty,
+        no_repeat_ngram_size=settings.no_repeat_ngram_size,
     )
     print(f"Exported to {path}")
     translations, rate = translation.time_exported(

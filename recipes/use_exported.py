@@ -47,6 +47,7 @@ def main(argv=None):
     parser.add_argument("--top-k", type=int, default=0, help="<= 0: no top-k filter")
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-repeat-ngram-size", type=int, default=0, help="0 = off")
     arguments = parser.parse_args(argv)
     if arguments.file:
         lines = arguments.file.read_text(encoding="utf-8").splitlines()
@@ -102,6 +103,7 @@ def generate(version: Path, card: dict, arguments) -> None:
         top_k=tf.constant(arguments.top_k),
         top_p=tf.constant(arguments.top_p),
         seed=tf.constant(arguments.seed),
+        no_repeat_ngram_size=tf.constant(arguments.no_repeat_ngram_size),
     )
     print(
         f"{version} ({card['family']} language model, trained on {card['data'].get('name')}), "

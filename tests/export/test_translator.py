@@ -1,5 +1,4 @@
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,7 @@ if keras.config.backend() != "tensorflow":
     pytest.skip("SavedModel export needs the TensorFlow backend", allow_module_level=True)
 
 import zoo  # noqa: E402
+from tests.clean_process import run_without_zoo  # noqa: E402
 from zoo.data import SubwordTokenizer, generate_en_fr_pairs  # noqa: E402
 from zoo.decoding import beam_search  # noqa: E402
 from zoo.export import atomic_version_directory, existing_versions  # noqa: E402
@@ -60,14 +60,7 @@ def in_process(model, tokenizer, sentences, beam_width, max_length):
 
 CLEAN_PROCESS = textwrap.dedent(
     """
-    import importlib.abc, json, sys
-
-    class Forbid(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("zoo", "keras_nlp", "keras_hub"):
-                raise ImportError(f"{name} must not be needed to load the model")
-
-    sys.meta_path.insert(0, Forbid())
+    import json, sys
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the SentencePiece ops)
 
@@ -89,18 +82,7 @@ CLEAN_PROCESS = textwrap.dedent(
 
 
 def run_clean(path, batches):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
-    completed = subprocess.run(
-        [sys.executable, "-c", CLEAN_PROCESS, str(path), json.dumps(batches)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd="/",
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    line = [x for x in completed.stdout.splitlines() if x.startswith("RESULT")][-1]
-    return json.loads(line[len("RESULT") :])
+    return run_without_zoo(CLEAN_PROCESS, path, batches)
 
 
 def test_reloaded_with_tensorflow_alone_translates_like_in_process(exported):
@@ -115,6 +97,35 @@ def test_reloaded_with_tensorflow_alone_translates_like_in_process(exported):
             [[t for t in row if t not in (0, tokenizer.end_id)] for row in tokens.tolist()]
         )
         assert result["translation"] == expected_text
+
+
+def test_repeats_blocked_through_the_signature_input(exported):
+    model, tokenizer, _, path = exported
+    signatures = tf.saved_model.load(str(path)).signatures
+    common = dict(
+        text=tf.constant(SENTENCES), beam_width=tf.constant(3), max_length=tf.constant(10)
+    )
+    plain = signatures["translate"](**common)
+    off = signatures["translate_with_options"](**common, no_repeat_ngram_size=tf.constant(0))
+    np.testing.assert_array_equal(off["token_ids"].numpy(), plain["token_ids"].numpy())
+    blocked = signatures["translate_with_options"](**common, no_repeat_ngram_size=tf.constant(1))
+    source = np.zeros((len(SENTENCES), 32), "int32")
+    for row, ids in enumerate(tokenizer.encode(SENTENCES)):
+        source[row, : len(ids)] = ids
+    expected, _ = beam_search(
+        model,
+        source[:, : max(map(len, tokenizer.encode(SENTENCES)))],
+        start_id=tokenizer.start_id,
+        end_id=tokenizer.end_id,
+        max_length=10,
+        beam_width=3,
+        length_penalty=0.6,
+        no_repeat_ngram_size=1,
+    )
+    np.testing.assert_array_equal(blocked["token_ids"].numpy(), np.asarray(expected))
+    for row in blocked["token_ids"].numpy():
+        real = [t for t in row if t]
+        assert len(real) == len(set(real))  # no token twice
 
 
 def test_odd_inputs_do_not_crash(exported):

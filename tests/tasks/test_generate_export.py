@@ -2,9 +2,6 @@
 the model in process; bad inputs give defined results or clear errors."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -17,6 +14,7 @@ if keras.config.backend() != "tensorflow":
 import tensorflow as tf  # noqa: E402
 
 import zoo  # noqa: E402
+from tests.clean_process import run_without_zoo  # noqa: E402
 from zoo.data import ByteTokenizer  # noqa: E402
 from zoo.export import existing_versions  # noqa: E402
 from zoo.tasks import generate as generation  # noqa: E402
@@ -51,14 +49,7 @@ def exported(tmp_path_factory):
 
 CLEAN_PROCESS = textwrap.dedent(
     """
-    import importlib.abc, json, sys
-
-    class Forbid(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("zoo", "keras_nlp", "keras_hub"):
-                raise ImportError(f"{name} must not be needed to load the model")
-
-    sys.meta_path.insert(0, Forbid())
+    import json, sys
     import tensorflow as tf
 
     path, calls = sys.argv[1], json.loads(sys.argv[2])
@@ -72,6 +63,7 @@ CLEAN_PROCESS = textwrap.dedent(
             top_k=tf.constant(call["top_k"]),
             top_p=tf.constant(call["top_p"], tf.float32),
             seed=tf.constant(call["seed"]),
+            no_repeat_ngram_size=tf.constant(call.get("no_repeat_ngram_size", 0)),
         )
         results.append([t.decode("utf-8") for t in out["text"].numpy()])
     print("RESULT" + json.dumps(results))
@@ -80,18 +72,7 @@ CLEAN_PROCESS = textwrap.dedent(
 
 
 def run_clean(path, calls):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
-    completed = subprocess.run(
-        [sys.executable, "-c", CLEAN_PROCESS, str(path), json.dumps(calls)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd="/",
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    line = [x for x in completed.stdout.splitlines() if x.startswith("RESULT")][-1]
-    return json.loads(line[len("RESULT") :])
+    return run_without_zoo(CLEAN_PROCESS, path, calls)
 
 
 def test_generates_in_a_fresh_tensorflow_process_like_in_process(exported):
@@ -100,6 +81,15 @@ def test_generates_in_a_fresh_tensorflow_process_like_in_process(exported):
         dict(prompts=PROMPTS, max_new_tokens=10, temperature=0.0, top_k=0, top_p=1.0, seed=0),
         dict(prompts=PROMPTS, max_new_tokens=10, temperature=1.3, top_k=40, top_p=0.9, seed=11),
         dict(prompts=PROMPTS[:2], max_new_tokens=5, temperature=1.0, top_k=-1, top_p=1.0, seed=3),
+        dict(
+            prompts=PROMPTS,
+            max_new_tokens=7,
+            temperature=0.0,
+            top_k=0,
+            top_p=1.0,
+            seed=0,
+            no_repeat_ngram_size=2,
+        ),
     ]
     results = run_clean(path, calls)
     for call, texts in zip(calls, results):
@@ -112,6 +102,7 @@ def test_generates_in_a_fresh_tensorflow_process_like_in_process(exported):
             top_k=call["top_k"],
             top_p=call["top_p"],
             seed=call["seed"],
+            no_repeat_ngram_size=call.get("no_repeat_ngram_size", 0),
             context_length=CONTEXT,
         )
         assert texts == expected
@@ -144,6 +135,7 @@ def test_odd_inputs_give_defined_results_or_clear_errors(exported):
             top_k=tf.constant(top_k),
             top_p=tf.constant(top_p),
             seed=tf.constant(0),
+            no_repeat_ngram_size=tf.constant(0),
         )
 
     out = call(["", "é😀", "x" * 500], max_new_tokens=300)  # more than the positions allow
@@ -166,4 +158,5 @@ def test_model_card_and_versions(exported):
     assert card["tokenizer"]["type"] == "utf-8 bytes"
     assert card["decoding"]["context_length"] == CONTEXT
     assert set(card["signatures"]) == {"generate", "score", "logits"}
+    assert list(card["signatures"])[0] == "generate"  # also serving_default
     assert existing_versions(directory) == [int(path.name)]

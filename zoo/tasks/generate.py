@@ -404,7 +404,7 @@ class GenerateTask(Task):
             kept = tf.gather(dense, tf.minimum(columns, last_column), batch_dims=1)
             return tf.where(columns < lengths[:, None], kept, PAD_ID), max_new_tokens
 
-        def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed):
+        def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed, no_repeat_ngram_size):
             checks = [
                 tf.debugging.assert_greater_equal(
                     temperature, 0.0, message="temperature must be >= 0 (0 = greedy)"
@@ -413,6 +413,9 @@ class GenerateTask(Task):
                 tf.debugging.assert_less_equal(top_p, 1.0, message="top_p must be in (0, 1]"),
                 tf.debugging.assert_greater_equal(
                     max_new_tokens, 0, message="max_new_tokens must be >= 0"
+                ),
+                tf.debugging.assert_greater_equal(
+                    no_repeat_ngram_size, 0, message="no_repeat_ngram_size must be >= 0"
                 ),
             ]
             with tf.control_dependencies(checks):
@@ -428,6 +431,7 @@ class GenerateTask(Task):
                 top_k=top_k,
                 top_p=top_p,
                 seed=seed,
+                no_repeat_ngram_size=no_repeat_ngram_size,
             )
             token_ids = tf.cast(token_ids, tf.int32)[:, : tf.maximum(max_new_tokens, 0)]
             return {"text": text_graph.detokenize(token_ids), "token_ids": token_ids}
@@ -457,9 +461,11 @@ class GenerateTask(Task):
                     tf.TensorSpec([], tf.int32, name="top_k"),
                     tf.TensorSpec([], tf.float32, name="top_p"),
                     tf.TensorSpec([], tf.int32, name="seed"),
+                    tf.TensorSpec([], tf.int32, name="no_repeat_ngram_size"),
                 ],
                 "prompt string (B,), max_new_tokens int32, temperature float32 (0 = greedy), "
-                "top_k int32 (<= 0: off), top_p float32 in (0, 1], seed int32 -> "
+                "top_k int32 (<= 0: off), top_p float32 in (0, 1], seed int32, "
+                "no_repeat_ngram_size int32 (0 = off) -> "
                 "text string (B,) (the continuation), token_ids int32 (B, N)",
             ),
             Endpoint(

@@ -171,17 +171,31 @@ class TranslateTask(Task):
     def compile(self, model, **options):
         return compile_seq2seq(model, **options)
 
-    def decoding_card(self, *, max_source_length=128, length_penalty=0.6, **options):
+    def decoding_card(
+        self, *, max_source_length=128, length_penalty=0.6, no_repeat_ngram_size=0, **options
+    ):
         return {
             "algorithm": "beam search",
             "length_penalty": length_penalty,
             "max_source_length": max_source_length,
+            "no_repeat_ngram_size": no_repeat_ngram_size,
         }
 
-    def endpoints(self, model, text_graph, *, max_source_length=128, length_penalty=0.6):
+    def endpoints(
+        self,
+        model,
+        text_graph,
+        *,
+        max_source_length=128,
+        length_penalty=0.6,
+        no_repeat_ngram_size=0,
+    ):
+        """`translate(text, beam_width, max_length)` (also `serving_default`; repeats blocked
+        as the export was told, `no_repeat_ngram_size`), `translate_with_options(...,
+        no_repeat_ngram_size)` and `logits`."""
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
 
-        def translate(text, beam_width, max_length):
+        def translate_with_options(text, beam_width, max_length, no_repeat_ngram_size):
             text = tf.strings.strip(text)
             source = text_graph.tokenize(text)[:, :max_source_length].to_tensor(PAD_ID)  # (B, S)
             # At least one column, so that a batch of empty strings is still a (B, 1) input.
@@ -199,10 +213,15 @@ class TranslateTask(Task):
                 max_length=max_length,
                 beam_width=beam_width,
                 length_penalty=length_penalty,
+                no_repeat_ngram_size=no_repeat_ngram_size,
             )
             token_ids = tf.cast(token_ids, tf.int32)
             words = text_graph.detokenize(token_ids)
             return {"translation": words, "token_ids": token_ids, "score": scores}
+
+        def translate(text, beam_width, max_length):
+            # The export's setting as a Python int: 0 adds no work to the search.
+            return translate_with_options(text, beam_width, max_length, no_repeat_ngram_size)
 
         def logits(encoder_token_ids, decoder_token_ids):
             inputs = {
@@ -222,6 +241,18 @@ class TranslateTask(Task):
                 ],
                 "text string (B,), beam_width int32, max_length int32 -> "
                 "translation string (B,), token_ids int32 (B, L), score float32 (B,)",
+            ),
+            Endpoint(
+                "translate_with_options",
+                translate_with_options,
+                [
+                    tf.TensorSpec([None], tf.string, name="text"),
+                    tf.TensorSpec([], tf.int32, name="beam_width"),
+                    tf.TensorSpec([], tf.int32, name="max_length"),
+                    tf.TensorSpec([], tf.int32, name="no_repeat_ngram_size"),
+                ],
+                "as translate, and no_repeat_ngram_size int32: no n-gram of this size twice "
+                "in a translation (0 = off)",
             ),
             Endpoint(
                 "logits",
