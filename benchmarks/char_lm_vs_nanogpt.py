@@ -111,11 +111,14 @@ def run_zoo(family: str, data: Path, out: Path, extra: list[str]) -> dict:
     estimates = metrics.get("validation_estimate_during_training") or [None]
     return {
         "name": f"zoo {family}",
-        "command": "python -m recipes.char_lm --data input.txt --model " + family + " "
+        "command": "python -m recipes.char_lm --data input.txt --model "
+        + family
+        + " "
         + " ".join(extra),
         "steps": metrics["train_steps"],
         "wall_seconds": round(seconds, 1),
         "train_seconds": metrics["train_seconds"],
+        "export_seconds": result.get("export_seconds"),
         "peak_memory_mb": round(peak_mb),
         "validation_loss": metrics["validation_loss_nats_per_char"],
         "validation_loss_kind": "every window of the validation text",
@@ -126,9 +129,9 @@ def run_zoo(family: str, data: Path, out: Path, extra: list[str]) -> dict:
 
 def table(rows) -> str:
     lines = [
-        "| run | steps | validation loss (nats/char) | wall time (s) | training (s) | "
-        "peak memory (MB) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| run | steps | validation loss (nats/char) | wall time (s) | of which training | "
+        "of which export + check | peak memory (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         estimate = row.get("validation_estimate")
@@ -137,7 +140,8 @@ def table(rows) -> str:
             loss += f" (estimate {estimate:.3f})"
         lines.append(
             f"| {row['name']} | {row['steps']:,} | {loss} | {row['wall_seconds']:.0f} | "
-            f"{row.get('train_seconds', '')} | {row['peak_memory_mb']:,} |"
+            f"{row.get('train_seconds', '')} | {row.get('export_seconds') or ''} | "
+            f"{row['peak_memory_mb']:,} |"
         )
     return "\n".join(lines)
 

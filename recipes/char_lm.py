@@ -246,7 +246,9 @@ def run(settings: Settings | None = None, **overrides) -> dict:
     metrics = {**{k: v for k, v in scores.items() if k != "samples"}, **figures}
     metrics.pop("samples_during_training")
     metrics["validation_estimate_during_training"] = history.get("val_loss", [])
+    start = time.perf_counter()
     path, agrees = export(settings, model, tokenizer, data_card, metrics)
+    export_seconds = round(time.perf_counter() - start, 1)
     result = {
         "settings": dataclasses.asdict(settings),
         "overrides": overrides,
@@ -255,6 +257,7 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         "samples_during_training": figures["samples_during_training"],
         "export": str(path),
         "export_agrees_with_model": agrees,
+        "export_seconds": export_seconds,
     }
     (run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return result
@@ -300,6 +303,11 @@ def parse_args(argv=None) -> tuple[Settings, dict]:
     )
     parser.set_defaults(mixed_precision=defaults.mixed_precision)
     settings, overrides, _ = parse(parser, Settings, argv)
+    if settings.steps % settings.eval_interval:
+        parser.error(
+            f"--steps ({settings.steps}) must be a multiple of --eval-interval "
+            f"({settings.eval_interval}): training runs whole rounds between validations."
+        )
     settings = dataclasses.replace(settings, prompts=tuple(settings.prompts))
     return settings, overrides
 

@@ -23,6 +23,8 @@ def test_flags_defaults_are_nanogpts_configuration():
         {"hidden_dim": 64},
         ("ROMEO:",),
     )
+    with pytest.raises(SystemExit):  # whole rounds of --eval-interval steps
+        char_lm.parse_args(["--steps", "1300"])
     with pytest.raises(SystemExit):  # a transformer field is not an lstm flag
         char_lm.parse_args(["--model", "lstm", "--intermediate-dim", "64"])
 
