@@ -238,7 +238,7 @@ def run(settings: Settings | None = None, **overrides) -> dict:
     train_text, validation_text, data_card = load_text(settings)
     tokenizer = ByteTokenizer()
     train_ids, val_ids = (
-        np.concatenate(tokenizer.encode([t])) for t in (train_text, validation_text)
+        np.array(ids, "int32") for ids in tokenizer.encode([train_text, validation_text])
     )
     model, figures = train(settings, overrides, run_dir, tokenizer, train_ids, val_ids)
     history = figures.pop("history")

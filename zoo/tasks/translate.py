@@ -230,27 +230,23 @@ class TranslateTask(Task):
             }
             return {"logits": model(inputs, training=False)}
 
+        text_inputs = [
+            tf.TensorSpec([None], tf.string, name="text"),
+            tf.TensorSpec([], tf.int32, name="beam_width"),
+            tf.TensorSpec([], tf.int32, name="max_length"),
+        ]
         return [
             Endpoint(
                 "translate",
                 translate,
-                [
-                    tf.TensorSpec([None], tf.string, name="text"),
-                    tf.TensorSpec([], tf.int32, name="beam_width"),
-                    tf.TensorSpec([], tf.int32, name="max_length"),
-                ],
+                text_inputs,
                 "text string (B,), beam_width int32, max_length int32 -> "
                 "translation string (B,), token_ids int32 (B, L), score float32 (B,)",
             ),
             Endpoint(
                 "translate_with_options",
                 translate_with_options,
-                [
-                    tf.TensorSpec([None], tf.string, name="text"),
-                    tf.TensorSpec([], tf.int32, name="beam_width"),
-                    tf.TensorSpec([], tf.int32, name="max_length"),
-                    tf.TensorSpec([], tf.int32, name="no_repeat_ngram_size"),
-                ],
+                [*text_inputs, tf.TensorSpec([], tf.int32, name="no_repeat_ngram_size")],
                 "as translate, and no_repeat_ngram_size int32: no n-gram of this size twice "
                 "in a translation (0 = off)",
             ),
