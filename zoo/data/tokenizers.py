@@ -6,7 +6,8 @@
 through tensorflow-text — inside `tf.data` and inside an exported SavedModel. One model
 is usually shared by source and target, as in "Attention Is All You Need".
 
-Every model has the same special ids: 0 padding, 1 unknown, 2 start, 3 end. Training
+Every model has the same special ids: 0 padding, 1 unknown, 2 start, 3 end (and 4 `[MASK]`
+when trained with `mask_token=True`). Training
 uses byte fallback, so no character ever becomes unknown (emoji are spelt in UTF-8
 bytes), and no normalisation, so `detokenize(tokenize(text)) == text` for text with
 single spaces and no spaces at the ends (what `normalize_text` gives). Case is kept.
@@ -25,7 +26,7 @@ import numpy as np
 import sentencepiece
 import tensorflow as tf
 
-from zoo.special_ids import END_ID, PAD_ID, START_ID, UNK_ID
+from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 
 PROTO_FILENAME = "sentencepiece.model"
 
@@ -40,6 +41,7 @@ def _train_proto(
     model_type: str,
     seed: int,
     character_coverage: float,
+    mask_token: bool = False,
 ) -> bytes:
     """Trains a SentencePiece model in memory and returns its serialised proto."""
     model_writer = io.BytesIO()
@@ -54,6 +56,8 @@ def _train_proto(
             unk_id=UNK_ID,
             bos_id=START_ID,
             eos_id=END_ID,
+            # `[MASK]` right after the four specials (id 4), always one piece of its own.
+            user_defined_symbols=[MASK_TOKEN] if mask_token else [],
             # Bytes for characters outside the vocabulary: nothing becomes <unk>.
             byte_fallback=True,
             character_coverage=character_coverage,
@@ -160,6 +164,7 @@ class SubwordTokenizer:
         model_type: str = "bpe",
         seed: int = 0,
         character_coverage: float = 0.9995,
+        mask_token: bool = False,
     ) -> SubwordTokenizer:
         """Learns a vocabulary from sentences.
 
@@ -175,6 +180,9 @@ class SubwordTokenizer:
             seed: int. Seed of SentencePiece's sampler.
             character_coverage: float. The share of characters that get a piece of their
                 own; the rarest others are spelt in bytes.
+            mask_token: bool. Reserve id 4 (`zoo.special_ids.MASK_ID`) for `[MASK]`, the
+                token a fill-in-the-blank model predicts; `[MASK]` typed in text then
+                tokenizes to it.
 
         Returns:
             A trained `SubwordTokenizer`.
@@ -189,7 +197,9 @@ class SubwordTokenizer:
                 f"{_NUM_BYTE_PIECES} byte pieces and 4 special pieces come first. "
                 "Pass at least 300 (a few thousand for real text)."
             )
-        proto = _train_proto(sentences, vocabulary_size, model_type, seed, character_coverage)
+        proto = _train_proto(
+            sentences, vocabulary_size, model_type, seed, character_coverage, mask_token
+        )
         return cls(proto)
 
     @classmethod
@@ -233,6 +243,14 @@ class SubwordTokenizer:
         if not tf.executing_eagerly():
             with tf.init_scope():
                 self.keras_tokenizer.set_proto(self.proto)
+
+    @property
+    def mask_id(self) -> int | None:
+        """`MASK_ID` when this vocabulary reserves `[MASK]` (`train(mask_token=True)`),
+        else `None`."""
+        if self._processor.id_to_piece(MASK_ID) == MASK_TOKEN:
+            return MASK_ID
+        return None
 
     @property
     def vocabulary_size(self) -> int:
