@@ -116,8 +116,9 @@ def start_run(settings: RecipeSettings) -> Path:
 def fit_model(model, settings: RecipeSettings, run_dir: Path, train, validation, **fit_kwargs):
     """`fit()` with zoo's callbacks; returns `{"history", "train_seconds", "train_steps",
     "epochs_run"}`. `epochs` (a keyword), else `settings.epochs`, else ten, or as many as
-    `time_budget` allows."""
+    `time_budget` allows; `monitor` (a keyword, default "val_loss") picks `best.keras`."""
     epochs = fit_kwargs.pop("epochs", None) or settings.epochs
+    monitor = fit_kwargs.pop("monitor", "val_loss")
     epochs = epochs or (1000 if settings.time_budget else 10)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -129,7 +130,7 @@ def fit_model(model, settings: RecipeSettings, run_dir: Path, train, validation,
             epochs=epochs,
             shuffle=False,  # the datasets shuffle themselves, by seed
             callbacks=standard_callbacks(
-                run_dir, time_budget=settings.time_budget, resume=settings.resume
+                run_dir, time_budget=settings.time_budget, resume=settings.resume, monitor=monitor
             )
             + list(fit_kwargs.pop("callbacks", [])),
             verbose="auto",

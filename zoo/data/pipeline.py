@@ -247,3 +247,68 @@ def make_lm_dataset(
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(lambda ids: (ids[:, :-1], ids[:, 1:]))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def classification_ids(texts: Sequence[str], tokenizer: TokenizerLike, max_length: int):
+    """Each text as `[start] + ids`, cut to `max_length` ids: what a classifier reads. The
+    start id (BERT's `[CLS]` position) means an empty text is still one real token."""
+    if max_length < 1:
+        raise ValueError(f"`max_length` must be positive; received max_length={max_length}.")
+    _check_tokenizer(tokenizer, "tokenizer")
+    return [[tokenizer.start_id, *ids][:max_length] for ids in tokenizer.encode(list(texts))]
+
+
+def make_classification_dataset(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    tokenizer: TokenizerLike,
+    *,
+    batch_size: int = 64,
+    max_length: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Batches of `(token_ids (B, L), labels (B,))` for a `classify` model.
+
+    Texts are `classification_ids` (`[start] + ids`, cut to `max_length`), bucketed by
+    length and 0-padded to the bucket's boundary (`default_bucket_boundaries`), so short
+    phrases do not pay for long ones.
+
+    Args:
+        texts: the texts, one per item.
+        labels: their integer classes.
+        tokenizer: a `SubwordTokenizer` (or anything with `encode`, `pad_id`, `start_id`).
+        batch_size: int. Texts per batch.
+        max_length: int. Ids per text at most, the start id included.
+        shuffle: bool. Shuffle the texts, differently each epoch (by `seed`).
+        seed: int. Seed of the shuffle.
+
+    Returns:
+        A `tf.data.Dataset`, prefetched.
+    """
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels; pass one label per text.")
+    if not len(texts):
+        raise ValueError("`texts` is empty; pass at least one text.")
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be positive; received batch_size={batch_size}.")
+    token_ids = [row[1:] for row in classification_ids(texts, tokenizer, max_length)]
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (ids_to_ragged(token_ids), np.asarray(labels, dtype=np.int32))
+    )
+    if shuffle:
+        dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
+    start = tf.constant([tokenizer.start_id], tf.int32)
+    dataset = dataset.map(
+        lambda ids, label: (tf.concat([start, ids], axis=0), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    boundaries = default_bucket_boundaries(max_length)
+    dataset = dataset.bucket_by_sequence_length(
+        element_length_func=lambda ids, label: tf.shape(ids)[0],
+        bucket_boundaries=[boundary + 1 for boundary in boundaries],  # see above
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=(tokenizer.pad_id, 0),
+        pad_to_bucket_boundary=True,
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,215 @@
+"""Text classification, the `classify` product: labelled text in, a class name out.
+
+Everything a classification recipe needs beyond flags: the tokenizer rule, the bucketed
+`tf.data` pipeline (`zoo.data.make_classification_dataset`: `[start] + ids`, cut to
+`max_length`), compile defaults, a classifier from a pre-trained `mlm` encoder, in-process
+prediction on text, the held-out score with its confusion matrix, and the SavedModel
+signature `classify(text) -> {"label", "label_id", "probabilities"}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.data import SubwordTokenizer, classification_ids, make_classification_dataset
+from zoo.export.archive import Endpoint
+from zoo.special_ids import PAD_ID, START_ID
+from zoo.tasks.base import Task, register_task
+from zoo.tasks.translate import pad_batch
+
+
+def train_tokenizer(texts: Sequence[str], vocab_size: int, seed: int = 0) -> SubwordTokenizer:
+    """A SentencePiece vocabulary of the training texts, capped at what they can fill (their
+    distinct words plus 300 for bytes and specials)."""
+    vocab_size = min(vocab_size, max(300, len(set(" ".join(texts).split())) + 300))
+    return SubwordTokenizer.train(list(texts), vocab_size, seed=seed)
+
+
+def make_datasets(splits: dict, tokenizer, *, batch_size: int, max_length: int, seed: int = 0):
+    """`{name: LabelledTexts}` -> `{name: dataset}`; only "train" shuffles."""
+    return {
+        name: make_classification_dataset(
+            data.texts,
+            data.labels,
+            tokenizer,
+            batch_size=batch_size,
+            max_length=max_length,
+            shuffle=name == "train",
+            seed=seed,
+        )
+        for name, data in splits.items()
+    }
+
+
+def from_pretrained_encoder(encoder, num_classes: int, **config_changes):
+    """A `classify` model of `encoder`'s family and size, its encoder weights copied.
+
+    Args:
+        encoder: a zoo `mlm` model (what `recipes/fill_mask.py` trains), or any zoo encoder
+            model of the same family.
+        num_classes: classes of the new head (initialised at random).
+        **config_changes: other config fields to change (e.g. `dropout=0.2`).
+
+    Returns:
+        `(model, copied)`: the new model and the names of the layers whose weights came from
+        `encoder` (embedding and every block; the `mlm` output head is left behind).
+    """
+    config = encoder.get_config()
+    config["config"] = dict(
+        config["config"], task="classify", num_classes=num_classes, **config_changes
+    )
+    config["name"] = encoder.name.replace("_mlm", "") + "_classify"
+    model = type(encoder).from_config(config)
+    copied = []
+    source_layers = {layer.name: layer for layer in encoder.layers}
+    for layer in model.layers:
+        source = source_layers.get(layer.name)
+        if source is None or not layer.weights:
+            continue
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if shapes != [tuple(w.shape) for w in source.weights]:
+            continue
+        layer.set_weights(source.get_weights())
+        copied.append(layer.name)
+    if not any("embedding" in name for name in copied) or len(copied) < 2:
+        raise ValueError(
+            f"{encoder.name} shares too few layers with a classifier of its config (copied: "
+            f"{copied}); pass the `mlm` model that recipes/fill_mask.py saved."
+        )
+    return model, copied
+
+
+def classify_ids(model, token_ids, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities `(N, C)` for `[start] + ids` rows (lists), in their order."""
+    order = np.argsort([len(row) for row in token_ids], kind="stable")
+    probabilities = np.zeros((len(token_ids), model.config.num_classes), "float32")
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        batch = pad_batch([token_ids[i] for i in chosen])
+        logits = model(batch, training=False)
+        probabilities[chosen] = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
+    return probabilities
+
+
+def classify_texts(model, tokenizer, texts: Sequence[str], *, max_length: int = 64) -> np.ndarray:
+    """Class probabilities `(N, C)` for `texts`, read as the export reads them."""
+    return classify_ids(model, classification_ids(texts, tokenizer, max_length))
+
+
+def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
+    """`matrix[true, predicted]` counts."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    return matrix
+
+
+def evaluate(model, tokenizer, data, *, max_length: int = 64) -> dict:
+    """Accuracy, the confusion matrix (rows: true class, columns: predicted) and per-class
+    precision/recall/F1 of `model` on `data` (`zoo.data.LabelledTexts`)."""
+    probabilities = classify_texts(model, tokenizer, data.texts, max_length=max_length)
+    predictions = probabilities.argmax(axis=-1)
+    matrix = confusion_matrix(data.labels, predictions, len(data.class_names))
+    per_class = {}
+    for index, name in enumerate(data.class_names):
+        true_positive = matrix[index, index]
+        precision = true_positive / max(matrix[:, index].sum(), 1)
+        recall = true_positive / max(matrix[index, :].sum(), 1)
+        f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+        per_class[name] = {
+            "precision": round(float(precision), 4),
+            "recall": round(float(recall), 4),
+            "f1": round(float(f1), 4),
+        }
+    return {
+        "accuracy": round(float((predictions == data.labels).mean()), 4),
+        "examples": len(data.texts),
+        "confusion_matrix": matrix.tolist(),
+        "per_class": per_class,
+        "predictions": predictions,
+        "probabilities": probabilities,
+    }
+
+
+class ClassifyTask(Task):
+    name = "classify"
+    model_task = "classify"
+
+    def compile(
+        self,
+        model,
+        *,
+        learning_rate: float = 5e-4,
+        warmup_steps: int = 200,
+        weight_decay: float = 0.01,
+        clipnorm: float | None = 1.0,
+        jit_compile=False,
+    ):
+        """AdamW, linear warm-up to `learning_rate` then constant; cross-entropy on class
+        logits; accuracy. Weight decay skips biases and layer-norm scales."""
+        if learning_rate <= 0:
+            raise ValueError(f"`learning_rate` must be positive; received {learning_rate}.")
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0 if warmup_steps else learning_rate,
+            decay_steps=1,  # with alpha=1 the "decay" keeps the rate constant
+            alpha=1.0,
+            warmup_target=learning_rate if warmup_steps else None,
+            warmup_steps=warmup_steps,
+        )
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=clipnorm)
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        model.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            jit_compile=jit_compile,
+        )
+        return model
+
+    def decoding_card(self, *, class_names=(), max_length=64, **options):
+        return {
+            "class_names": list(class_names),
+            "max_length": max_length,
+            "input": f"[start] + the text's tokens, cut to {max_length} ids (longer texts are "
+            "truncated: only their beginning is read); an empty text is [start] alone",
+        }
+
+    def endpoints(self, model, text_graph, *, class_names=(), max_length=64, **options):
+        class_names = list(class_names)
+        if len(class_names) != model.config.num_classes:
+            raise ValueError(
+                f"The model predicts {model.config.num_classes} classes but "
+                f"{len(class_names)} class names were given: {class_names}; pass "
+                "class_names=(one name per class, in label order)."
+            )
+        names = tf.constant(class_names)
+
+        def classify(text):
+            tokens = text_graph.tokenize(text)  # (B, None) ragged
+            starts = tf.fill([tf.shape(text)[0], 1], START_ID)
+            ids = tf.concat([tf.RaggedTensor.from_tensor(starts), tokens], axis=1)
+            ids = ids[:, :max_length].to_tensor(default_value=PAD_ID)
+            logits = model(ids, training=False)
+            probabilities = tf.cast(tf.nn.softmax(logits, axis=-1), tf.float32)
+            label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+            return {
+                "label": tf.gather(names, label_id),
+                "label_id": label_id,
+                "probabilities": probabilities,
+            }
+
+        return [
+            Endpoint(
+                "classify",
+                classify,
+                [tf.TensorSpec([None], tf.string, name="text")],
+                "text (B,) string -> label (B,) string, label_id (B,) int32, probabilities "
+                f"(B, {len(class_names)}) float32 over {class_names}",
+            )
+        ]
+
+
+CLASSIFY = register_task(ClassifyTask())
