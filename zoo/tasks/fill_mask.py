@@ -1,0 +1,426 @@
+"""Fill in the blank, the `mlm` product: text with a `[MASK]` in, the likeliest tokens out.
+
+- Tokenizer: `train_tokenizer(texts, vocab_size)`, a SentencePiece vocabulary with `[MASK]`
+  at id 4 (`zoo.special_ids.MASK_ID`).
+- Training data: `make_dataset(texts, tokenizer, ...)`. Each example is `[start]` and up to
+  `sequence_length - 1` tokens of one paragraph (a longer paragraph makes several examples,
+  so no text is lost). keras-nlp's `MaskedLMMaskGenerator` then selects 15 % of the tokens
+  of each row (at least one; never padding, start or end) and replaces 80 % of those by
+  `[MASK]`, 10 % by a random token and keeps 10 % (BERT's recipe). Labels hold the original
+  id at the selected positions and 0 elsewhere, so `MaskedSparseCategoricalCrossentropy`
+  (which skips 0) learns from the selected positions only.
+- `FILL_MASK.compile`: AdamW with warm-up and cosine decay (the `generate` product's
+  schedule), that loss, and top-1 / top-5 accuracy on the selected positions.
+- In process: `fill_mask_texts(model, tokenizer, texts, top_k)`; `evaluate(model, dataset)`.
+- Export: `fill_mask(text, top_k)` and `logits(token_ids)` signatures.
+
+The blank: a text's FIRST `[MASK]` is the one predicted; any later `[MASK]` stays in the
+input as a masked token (context the model reads as unknown). The model reads `[start]` +
+the text's tokens, cut to `max_length` tokens. In process, a text with no `[MASK]` (or with
+its first one cut off) is a `ValueError`; the export answers such a row with empty tokens,
+ids -1 and probabilities 0.
+
+Every row starts with `[start]` (BERT's `[CLS]`): a classifier fine-tuned from this model
+reads `[start]` + tokens too.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import keras
+import keras_nlp
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from zoo.data import SubwordTokenizer, ids_to_ragged
+from zoo.export.archive import Endpoint
+from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID
+from zoo.tasks.base import Task, register_task
+from zoo.tasks.generate import GENERATE
+from zoo.training import MaskedSparseCategoricalCrossentropy
+
+MASK_SELECTION_RATE = 0.15  # BERT: 15 % of the tokens, of which
+MASK_TOKEN_RATE = 0.8  # 80 % become [MASK],
+RANDOM_TOKEN_RATE = 0.1  # 10 % a random token, and 10 % stay as they are.
+UNSELECTABLE_IDS = (PAD_ID, START_ID, END_ID)
+DEFAULT_MAX_LENGTH = 128
+
+
+def train_tokenizer(texts: Sequence[str], vocab_size: int, seed: int = 0) -> SubwordTokenizer:
+    """A SentencePiece vocabulary of at most `vocab_size` ids with `[MASK]` at id 4 (a
+    small corpus supports fewer: read `vocabulary_size` after)."""
+    return SubwordTokenizer.train(texts, vocab_size, seed=seed, mask_token=True)
+
+
+def _require_mask_token(tokenizer) -> None:
+    if getattr(tokenizer, "mask_id", None) != MASK_ID:
+        raise ValueError(
+            f"This tokenizer has no {MASK_TOKEN} token at id {MASK_ID}; train it with "
+            "`zoo.tasks.fill_mask.train_tokenizer` (`SubwordTokenizer.train(..., "
+            "mask_token=True)`)."
+        )
+
+
+# --- Masked examples --------------------------------------------------------------------
+
+
+def example_rows(texts: Sequence[str], tokenizer, sequence_length: int) -> list[list[int]]:
+    """`[start]` + up to `sequence_length - 1` tokens per row; a longer text is cut into
+    consecutive chunks, each a row of its own. Texts with no tokens give no row."""
+    if sequence_length < 2:
+        raise ValueError(
+            f"`sequence_length` must be >= 2 ([start] and one token); received {sequence_length}."
+        )
+    step = sequence_length - 1
+    return [
+        [START_ID, *ids[begin : begin + step]]
+        for ids in tokenizer.encode(list(texts))
+        for begin in range(0, len(ids), step)
+    ]
+
+
+def mask_generator(vocabulary_size: int) -> keras_nlp.layers.MaskedLMMaskGenerator:
+    """keras-nlp's BERT masking with zoo's special ids."""
+    return keras_nlp.layers.MaskedLMMaskGenerator(
+        vocabulary_size=vocabulary_size,
+        mask_selection_rate=MASK_SELECTION_RATE,
+        mask_token_id=MASK_ID,
+        unselectable_token_ids=list(UNSELECTABLE_IDS),
+        mask_token_rate=MASK_TOKEN_RATE,
+        random_token_rate=RANDOM_TOKEN_RATE,
+    )
+
+
+def mask_batch(masker, token_ids: tf.RaggedTensor):
+    """Ragged rows `(B, None)` -> `(masked token ids (B, T), labels (B, T))`, 0-padded;
+    labels are the original ids at the selected positions, 0 elsewhere."""
+    masked = masker(token_ids)
+    inputs = masked["token_ids"].to_tensor(PAD_ID)  # (B, T)
+    positions = masked["mask_positions"]  # ragged (B, None): columns within each row
+    indices = tf.stack(
+        [tf.cast(positions.value_rowids(), tf.int64), tf.cast(positions.flat_values, tf.int64)],
+        axis=1,
+    )
+    labels = tf.scatter_nd(
+        indices,
+        tf.cast(masked["mask_ids"].flat_values, tf.int32),
+        tf.shape(inputs, out_type=tf.int64),
+    )
+    # The random substitution draws from the whole vocabulary, padding included; padding
+    # inside a row would hide that position from attention, so it becomes [MASK] instead.
+    inputs = tf.where((inputs == PAD_ID) & (labels != PAD_ID), MASK_ID, inputs)
+    return tf.cast(inputs, tf.int32), labels
+
+
+def _masked_once(rows: tf.RaggedTensor, vocabulary_size: int, seed: int):
+    """Every row masked once, reproducibly: TensorFlow's global seed is set to `seed`
+    (tensorflow-text's selection draws from it), then one traced call masks all rows.
+    Returns ragged `(inputs, labels)`."""
+    tf.random.set_seed(seed)
+    masker = mask_generator(vocabulary_size)
+    inputs, labels = tf.function(lambda r: mask_batch(masker, r))(rows)
+    lengths = rows.row_lengths()
+    return (
+        tf.RaggedTensor.from_tensor(inputs, lengths=lengths),
+        tf.RaggedTensor.from_tensor(labels, lengths=lengths),
+    )
+
+
+def make_dataset(
+    texts: Sequence[str],
+    tokenizer,
+    *,
+    sequence_length: int = DEFAULT_MAX_LENGTH,
+    batch_size: int = 32,
+    seed: int = 0,
+    shuffle: bool = True,
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """Batches of `(masked token ids (B, T), labels (B, T))`, int32, padded with 0, where
+    `T <= sequence_length` is the batch's longest row.
+
+    With `shuffle=True` (training) the rows are shuffled by `seed` and masked afresh in
+    every epoch, inside the pipeline. With `shuffle=False` (validation) the rows are masked
+    once, here, with `seed` (this sets TensorFlow's global seed): every evaluation of every
+    model sees the same masks, in the same batches.
+
+    Args:
+        texts: paragraphs (`zoo.data.books`); empty ones are skipped.
+        tokenizer: a `SubwordTokenizer` with `[MASK]` (`train_tokenizer`).
+        repeat: repeat the training rows forever (for `fit(steps_per_epoch=...)`).
+    """
+    _require_mask_token(tokenizer)
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be >= 1; received {batch_size}.")
+    rows = example_rows(texts, tokenizer, sequence_length)
+    if not rows:
+        raise ValueError("No text to make examples of: every text is empty.")
+    rows = ids_to_ragged(rows)
+    if not shuffle:
+        inputs, labels = _masked_once(rows, tokenizer.vocabulary_size, seed)
+        dataset = tf.data.Dataset.from_tensor_slices((inputs, labels)).ragged_batch(batch_size)
+        dataset = dataset.map(lambda x, y: (x.to_tensor(PAD_ID), y.to_tensor(PAD_ID)))
+        return dataset.cache().prefetch(tf.data.AUTOTUNE)
+    masker = mask_generator(tokenizer.vocabulary_size)
+    dataset = tf.data.Dataset.from_tensor_slices(rows)
+    dataset = dataset.shuffle(int(rows.nrows()), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
+    dataset = dataset.ragged_batch(batch_size)
+    dataset = dataset.map(lambda r: mask_batch(masker, r), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+# --- Metrics ----------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MaskedTopKAccuracy(keras.metrics.Metric):
+    """The share of labelled positions (label != 0: the masked tokens) whose label is among
+    the `k` highest logits; positions labelled 0 never count.
+
+    >>> metric = MaskedTopKAccuracy(k=2)
+    >>> metric.update_state(np.array([[1, 0, 2]]), np.log([[[.5, .3, .2]] * 3]))
+    >>> float(metric.result())  # 1 is in the top 2, 2 is not; the 0 is not counted
+    0.5
+    """
+
+    def __init__(self, k: int = 5, name: str | None = None, dtype=None):
+        super().__init__(name=name or f"top{k}_accuracy", dtype=dtype)
+        self.k = int(k)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(y_true, "int32")  # (B, T)
+        weights = ops.cast(ops.not_equal(y_true, PAD_ID), "float32")  # (B, T)
+        if sample_weight is not None:
+            sample_weight = ops.cast(sample_weight, "float32")
+            if len(sample_weight.shape) == len(weights.shape) - 1:
+                sample_weight = ops.expand_dims(sample_weight, -1)  # (B,) -> (B, 1)
+            weights = weights * sample_weight
+        y_pred = ops.cast(y_pred, "float32")
+        y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))  # (B*T, V)
+        y_true, weights = ops.reshape(y_true, (-1,)), ops.reshape(weights, (-1,))
+        hits = ops.cast(ops.in_top_k(y_true, y_pred, self.k), "float32")
+        self.correct.assign_add(ops.cast(ops.sum(hits * weights), self.correct.dtype))
+        self.total.assign_add(ops.cast(ops.sum(weights), self.total.dtype))
+
+    def result(self):
+        return ops.divide_no_nan(self.correct, self.total)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "k": self.k}
+
+
+def evaluate(model, dataset) -> dict:
+    """`{"loss", "top1_accuracy", "top5_accuracy", "masked_tokens"}` over a dataset of
+    `make_dataset` (the loss in nats per masked token), whatever the model was compiled
+    with."""
+    top1, top5 = MaskedTopKAccuracy(1), MaskedTopKAccuracy(5)
+    cross_entropy = MaskedSparseCategoricalCrossentropy(label_smoothing=0.0)
+
+    @tf.function(reduce_retracing=True)
+    def step(inputs, labels):
+        logits = model(inputs, training=False)
+        top1.update_state(labels, logits)
+        top5.update_state(labels, logits)
+        count = tf.reduce_sum(tf.cast(labels != PAD_ID, tf.float32))
+        return cross_entropy(labels, logits) * count, count
+
+    total_loss, total_count = 0.0, 0.0
+    for inputs, labels in dataset:
+        loss, count = step(inputs, labels)
+        total_loss, total_count = total_loss + float(loss), total_count + float(count)
+    return {
+        "loss": round(total_loss / max(total_count, 1.0), 4),
+        "top1_accuracy": round(float(top1.result()), 4),
+        "top5_accuracy": round(float(top5.result()), 4),
+        "masked_tokens": int(total_count),
+    }
+
+
+# --- Predicting the blank ---------------------------------------------------------------
+
+
+def first_mask_top_k(model, token_ids, top_k):
+    """At each row's first `[MASK]`: `(ids (B, K), probabilities (B, K), has_mask (B,))`,
+    the `K = clip(top_k, 1, V)` likeliest tokens by the softmax over the whole vocabulary.
+    Rows without `[MASK]` get ids -1 and probabilities 0. TensorFlow ops (graph or eager)."""
+    token_ids = tf.convert_to_tensor(token_ids, tf.int32)
+    is_mask = tf.equal(token_ids, MASK_ID)  # (B, T)
+    has_mask = tf.reduce_any(is_mask, axis=1)  # (B,)
+    columns = tf.range(tf.shape(token_ids)[1])[None, :]
+    position = tf.reduce_min(tf.where(is_mask, columns, tf.shape(token_ids)[1]), axis=1)
+    position = tf.where(has_mask, position, 0)  # (B,)
+    logits = tf.cast(model(token_ids, training=False), tf.float32)  # (B, T, V)
+    probabilities = tf.nn.softmax(tf.gather(logits, position, batch_dims=1), axis=-1)  # (B, V)
+    k = tf.clip_by_value(tf.cast(top_k, tf.int32), 1, tf.shape(probabilities)[-1])
+    top_probabilities, top_ids = tf.math.top_k(probabilities, k)  # (B, K)
+    top_ids = tf.where(has_mask[:, None], top_ids, -1)
+    top_probabilities = tf.where(has_mask[:, None], top_probabilities, 0.0)
+    return top_ids, top_probabilities, has_mask
+
+
+def encode_for_fill(tokenizer, texts: Sequence[str], max_length: int) -> np.ndarray:
+    """`[start]` + tokens per text, cut to `max_length`, right-padded: int32 `(B, T)`."""
+    rows = [[START_ID, *ids][:max_length] for ids in tokenizer.encode(list(texts))]
+    width = max(len(row) for row in rows)
+    return np.array([row + [PAD_ID] * (width - len(row)) for row in rows], dtype="int32")
+
+
+def fill_mask_texts(
+    model,
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    top_k: int = 5,
+    max_length: int = DEFAULT_MAX_LENGTH,
+) -> list[list[dict]]:
+    """For each text, the `top_k` likeliest fillers of its first `[MASK]`, best first:
+    `[{"token": str, "id": int, "probability": float}, ...]`.
+
+    Several `[MASK]`s: the first is predicted, the others stay masked in the input. A text
+    with no `[MASK]` within its first `max_length` tokens (`[start]` included) is a
+    `ValueError`. `token` is the id decoded alone (a word piece, without SentencePiece's
+    word-start mark). The exported `fill_mask` signature returns the same ids and
+    probabilities.
+
+    Example:
+
+    ```python
+    fill_mask_texts(model, tokenizer, ["The glass of water is [MASK] on the table."])
+    # [[{"token": "sitting", "id": 812, "probability": 0.31}, ...]]
+    ```
+    """
+    _require_mask_token(tokenizer)
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
+        raise ValueError(f"`top_k` must be an int >= 1; received {top_k!r}.")
+    if isinstance(texts, str):
+        raise TypeError("Pass a list of texts, e.g. `[text]`, not one string.")
+    if not texts:
+        return []
+    token_ids = encode_for_fill(tokenizer, texts, max_length)
+    missing = [i for i, row in enumerate(token_ids) if MASK_ID not in row]
+    if missing:
+        raise ValueError(
+            f"Text {missing[0]} ({texts[missing[0]][:60]!r}) has no {MASK_TOKEN} within its "
+            f"first {max_length} tokens; put {MASK_TOKEN} where the word to fill in goes "
+            "(or raise `max_length`)."
+        )
+    ids, probabilities, _ = first_mask_top_k(model, token_ids, top_k)
+    ids, probabilities = np.asarray(ids), np.asarray(probabilities)
+    tokens = tokenizer.decode(ids.reshape(-1, 1))
+    return [
+        [
+            {"token": tokens[row * ids.shape[1] + j], "id": int(i), "probability": float(p)}
+            for j, (i, p) in enumerate(zip(ids[row], probabilities[row]))
+        ]
+        for row in range(len(texts))
+    ]
+
+
+# --- The task ---------------------------------------------------------------------------
+
+
+class FillMaskTask(Task):
+    """`mlm` models: a text with a `[MASK]` in, the likeliest tokens for it out."""
+
+    name = "fill_mask"
+    model_task = "mlm"
+
+    def compile(
+        self,
+        model,
+        *,
+        learning_rate: float = 5e-4,
+        min_learning_rate: float = 5e-5,
+        warmup_steps: int = 200,
+        decay_steps: int = 10000,
+        weight_decay: float = 0.01,
+        beta_2: float = 0.999,
+        clipnorm: float | None = 1.0,
+        jit_compile=False,
+    ):
+        """AdamW (BERT's betas and weight decay), linear warm-up to `learning_rate` over
+        `warmup_steps`, cosine decay to `min_learning_rate` at `decay_steps`; cross-entropy
+        over the masked positions; top-1 and top-5 accuracy there."""
+        # The optimizer and its schedule are the generate product's; only the metrics differ.
+        GENERATE.compile(
+            model,
+            learning_rate=learning_rate,
+            min_learning_rate=min_learning_rate,
+            warmup_steps=warmup_steps,
+            decay_steps=decay_steps,
+            weight_decay=weight_decay,
+            beta_2=beta_2,
+            clipnorm=clipnorm,
+        )
+        model.compile(
+            optimizer=model.optimizer,
+            loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.0),
+            metrics=[MaskedTopKAccuracy(1), MaskedTopKAccuracy(5)],
+            jit_compile=jit_compile,
+        )
+        return model
+
+    def decoding_card(self, *, max_length=DEFAULT_MAX_LENGTH, **options):
+        return {
+            "input": f"[start] + the text's tokens, cut to max_length = {max_length} tokens",
+            "max_length": max_length,
+            "blank": f"the first {MASK_TOKEN} of each text; later ones stay masked as context",
+            "probabilities": "softmax over the whole vocabulary at the blank",
+            "no_mask": (
+                f"a text with no {MASK_TOKEN} in its first max_length tokens (an empty text "
+                "too): tokens '', token_ids -1, probabilities 0"
+            ),
+        }
+
+    def endpoints(self, model, text_graph, *, max_length=DEFAULT_MAX_LENGTH):
+        if MASK_ID >= text_graph.card["vocabulary_size"]:
+            raise ValueError(f"The tokenizer is too small to hold {MASK_TOKEN} at id {MASK_ID}.")
+
+        def fill_mask(text, top_k):
+            check = tf.debugging.assert_greater_equal(top_k, 1, message="top_k must be >= 1")
+            with tf.control_dependencies([check]):
+                ids = text_graph.tokenize(text)  # ragged (B, None)
+            start = tf.fill([ids.nrows(), 1], tf.constant(START_ID, tf.int32))
+            ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)[:, :max_length]
+            top_ids, probabilities, has_mask = first_mask_top_k(model, ids.to_tensor(PAD_ID), top_k)
+            tokens = text_graph.detokenize(tf.reshape(tf.maximum(top_ids, 0), [-1, 1]))
+            tokens = tf.strings.unicode_transcode(
+                tokens, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+            )
+            tokens = tf.reshape(tokens, tf.shape(top_ids))
+            tokens = tf.where(has_mask[:, None], tokens, "")
+            return {"tokens": tokens, "token_ids": top_ids, "probabilities": probabilities}
+
+        def logits(token_ids):
+            return {"logits": model(token_ids, training=False)}
+
+        return [
+            Endpoint(
+                "fill_mask",
+                fill_mask,
+                [
+                    tf.TensorSpec([None], tf.string, name="text"),
+                    tf.TensorSpec([], tf.int32, name="top_k"),
+                ],
+                f"text string (B,) with {MASK_TOKEN}, top_k int32 >= 1 -> at each text's first "
+                f"{MASK_TOKEN}: tokens string (B, K), token_ids int32 (B, K), probabilities "
+                "float32 (B, K), best first (no mask: '', -1, 0)",
+            ),
+            Endpoint(
+                "logits",
+                logits,
+                [tf.TensorSpec([None, None], tf.int32, name="token_ids")],
+                f"token_ids int32 (B, T) ([start] first, {MASK_TOKEN} = {MASK_ID}, 0 = padding) "
+                "-> logits float32 (B, T, V)",
+            ),
+        ]
+
+
+FILL_MASK = register_task(FillMaskTask())
