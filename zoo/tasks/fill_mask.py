@@ -163,7 +163,7 @@ def make_dataset(
         inputs, labels = _masked_once(rows, tokenizer.vocabulary_size, seed)
         dataset = tf.data.Dataset.from_tensor_slices((inputs, labels)).ragged_batch(batch_size)
         dataset = dataset.map(lambda x, y: (x.to_tensor(PAD_ID), y.to_tensor(PAD_ID)))
-        return dataset.cache().prefetch(tf.data.AUTOTUNE)
+        return dataset.prefetch(tf.data.AUTOTUNE)
     masker = mask_generator(tokenizer.vocabulary_size)
     dataset = tf.data.Dataset.from_tensor_slices(rows)
     dataset = dataset.shuffle(int(rows.nrows()), seed=seed, reshuffle_each_iteration=True)

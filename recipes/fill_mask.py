@@ -1,0 +1,337 @@
+"""Fill in the blank (BERT's masked-token pre-training): text -> zoo.build(task="mlm") -> fit
+-> top-1/top-5 on held-out masked tokens -> fills -> export -> reload.
+
+    python -m recipes.fill_mask                                  # generated sentences
+    python -m recipes.fill_mask --data ../shared/data/gutenberg --time-budget 1200
+    python -m recipes.fill_mask --data ../shared/data/gutenberg,../shared/data/sst2/train.tsv \\
+        --model lstm --time-budget 1200
+
+`--data` is a folder of Project Gutenberg books (its *.txt), a .txt or .tsv file (the first
+column of a .tsv with a header line), or several such paths separated by commas. Each
+example is [start] + up to --sequence-length - 1 tokens of one paragraph; 15 % of its tokens
+are chosen to predict (80 % shown as [MASK], 10 % as a random token, 10 % unchanged). The
+run folder keeps what a classifier fine-tunes from: checkpoints/final.keras and
+tokenizer/sentencepiece.model (`python -m recipes.classify --pretrained RUN_DIR`). Every
+field of the chosen family's config is also a flag (`--num-layers`, `--hidden-dim`, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import keras
+
+import zoo
+from recipes.common import (
+    RecipeSettings,
+    describe_model,
+    fit_model,
+    parse,
+    recipe_parser,
+    start_run,
+)
+from zoo.data import SubwordTokenizer
+from zoo.data.books import (
+    corpus_card,
+    generated_paragraphs,
+    read_paragraph_corpus,
+    split_corpus,
+)
+from zoo.tasks import fill_mask as filling
+
+# The seed's sentence, then blanks that only the words after them decide.
+FILL_SENTENCES = (
+    "The glass of water is [MASK] and it is sitting on the table.",
+    "She opened the [MASK] and walked out into the garden.",
+    "He drank a cup of [MASK] with milk and sugar.",
+    "The [MASK] barked at the stranger all night.",
+    "It was so cold that the river had [MASK] over.",
+)
+
+
+@dataclasses.dataclass
+class Settings(RecipeSettings):
+    """The recipe's flags (model config fields come separately, as `overrides`)."""
+
+    vocab_size: int = 8000
+    sequence_length: int = 128
+    batch_size: int = 32
+    learning_rate: float = 5e-4
+    min_learning_rate: float = 5e-5
+    warmup_steps: int = 200
+    decay_steps: int | None = None
+    weight_decay: float = 0.01
+    steps_per_epoch: int = 500
+    eval_batches: int = 50
+    validation_share: float = 0.1
+    split_by: str = "paragraph"
+    num_sentences: int = 20000
+    top_k: int = 5
+    mixed_precision: bool = False
+    out: str = "saved_models/fill_mask"
+    run_dir: str = "runs/fill_mask"
+
+
+def load_data(settings: Settings):
+    """`(train paragraphs, validation paragraphs, data card)`: `--data`, or zoo's generated
+    English sentences."""
+    if settings.data:
+        documents = read_paragraph_corpus(settings.data)
+    else:
+        documents = generated_paragraphs(settings.num_sentences, seed=settings.seed)
+    train_texts, validation_texts = split_corpus(
+        documents, settings.validation_share, by=settings.split_by, seed=settings.seed
+    )
+    card = corpus_card(documents)
+    card["split"] = {
+        "by": settings.split_by,
+        "train_paragraphs": len(train_texts),
+        "validation_paragraphs": len(validation_texts),
+        "seed": settings.seed,
+    }
+    for source in card["sources"]:
+        print(f"  {source['name']} ({source['kind']}): {source['paragraphs']:,} paragraphs")
+    print(
+        f"{card['paragraphs']:,} paragraphs: {len(train_texts):,} to train on, "
+        f"{len(validation_texts):,} to validate on (split by {settings.split_by})."
+    )
+    return train_texts, validation_texts, card
+
+
+def tokenizer_for(settings: Settings, train_texts, run_dir: Path) -> SubwordTokenizer:
+    """The run's tokenizer: reused from `run_dir/tokenizer` on `--resume`, else learned from
+    the training paragraphs and saved there."""
+    saved = run_dir / "tokenizer"
+    if settings.resume and (saved / "sentencepiece.model").is_file():
+        tokenizer = SubwordTokenizer.load(saved)
+        print(f"Reusing {tokenizer.proto_path} ({tokenizer.vocabulary_size:,} pieces).")
+        return tokenizer
+    start = time.perf_counter()
+    tokenizer = filling.train_tokenizer(train_texts, settings.vocab_size, seed=settings.seed)
+    tokenizer.save(saved)
+    print(
+        f"Learned a {tokenizer.vocabulary_size:,}-piece SentencePiece vocabulary with [MASK] "
+        f"in {time.perf_counter() - start:.1f} s."
+    )
+    return tokenizer
+
+
+def decay_steps(settings: Settings) -> int:
+    if settings.decay_steps:
+        return settings.decay_steps
+    if settings.epochs:
+        return settings.epochs * settings.steps_per_epoch
+    return 10000  # under a time budget the length is unknown: a long decay
+
+
+def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_texts, validation):
+    """Build, compile and fit; returns `(model, training figures)`."""
+    model = zoo.build(
+        settings.model,
+        task="mlm",
+        preset=settings.preset,
+        vocab_size=tokenizer.vocabulary_size,
+        **overrides,
+    )
+    describe_model(model, settings)
+    filling.FILL_MASK.compile(
+        model,
+        learning_rate=settings.learning_rate,
+        min_learning_rate=settings.min_learning_rate,
+        warmup_steps=settings.warmup_steps,
+        decay_steps=decay_steps(settings),
+        weight_decay=settings.weight_decay,
+        jit_compile=settings.jit_compile,
+    )
+    train_data = filling.make_dataset(
+        train_texts,
+        tokenizer,
+        sequence_length=settings.sequence_length,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        repeat=True,
+    )
+    figures = fit_model(
+        model,
+        settings,
+        run_dir,
+        train_data,
+        validation.take(settings.eval_batches),  # a fixed estimate during training
+        steps_per_epoch=settings.steps_per_epoch,
+    )
+    model.save(run_dir / "checkpoints" / "final.keras")
+    return model, figures
+
+
+def fills_table(results) -> dict:
+    return {
+        sentence: [{**c, "probability": round(c["probability"], 4)} for c in candidates]
+        for sentence, candidates in results
+    }
+
+
+def show_fills(fills: dict) -> None:
+    for sentence, candidates in fills.items():
+        best = ", ".join(f"{c['token']!r} {c['probability']:.3f}" for c in candidates)
+        print(f"  {sentence}\n    -> {best}")
+
+
+def evaluate(settings: Settings, model, tokenizer, validation) -> dict:
+    """Top-1/top-5 over every held-out masked token, and the fills of `FILL_SENTENCES`."""
+    start = time.perf_counter()
+    scores = filling.evaluate(model, validation)
+    print(
+        f"\nValidation: top-1 {scores['top1_accuracy']:.3f}, top-5 {scores['top5_accuracy']:.3f}, "
+        f"loss {scores['loss']:.3f} nats over {scores['masked_tokens']:,} masked tokens "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
+    fills = fills_table(
+        zip(
+            FILL_SENTENCES,
+            filling.fill_mask_texts(
+                model,
+                tokenizer,
+                FILL_SENTENCES,
+                top_k=settings.top_k,
+                max_length=settings.sequence_length,
+            ),
+        )
+    )
+    show_fills(fills)
+    return {"validation": scores, "fills": fills}
+
+
+def export(settings: Settings, model, tokenizer, data_card: dict, metrics: dict, fills: dict):
+    """Export, reload with TensorFlow alone and check it fills the blanks as the model does."""
+    import tensorflow as tf
+
+    path = zoo.export(
+        model,
+        tokenizer,
+        settings.out,
+        family=settings.model,
+        data=data_card,
+        metrics=metrics,
+        max_length=settings.sequence_length,
+    )
+    fill_mask = tf.saved_model.load(str(path)).signatures["fill_mask"]
+    out = fill_mask(text=tf.constant(list(fills)), top_k=tf.constant(settings.top_k))
+    exported = out["token_ids"].numpy().tolist()
+    expected = [[c["id"] for c in candidates] for candidates in fills.values()]
+    agrees = exported == expected
+    print(f"Exported to {path}; reloaded, its fills {'agree' if agrees else 'DIFFER'}.")
+    return path, agrees
+
+
+def run(settings: Settings | None = None, **overrides) -> dict:
+    """Train, evaluate and export; returns the figures (also written to `run_dir`)."""
+    settings = settings or Settings()
+    run_dir = start_run(settings)
+    train_texts, validation_texts, data_card = load_data(settings)
+    tokenizer = tokenizer_for(settings, train_texts, run_dir)
+    validation = filling.make_dataset(
+        validation_texts,
+        tokenizer,
+        sequence_length=settings.sequence_length,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        shuffle=False,
+    )
+    model, figures = train(settings, overrides, run_dir, tokenizer, train_texts, validation)
+    history = figures.pop("history")
+    scores = evaluate(settings, model, tokenizer, validation)
+    metrics = {
+        **{f"validation_{k}": v for k, v in scores["validation"].items()},
+        **figures,
+        "validation_estimate_during_training": {
+            k: [round(x, 4) for x in v] for k, v in history.items() if k.startswith("val_")
+        },
+    }
+    start = time.perf_counter()
+    path, agrees = export(settings, model, tokenizer, data_card, metrics, scores["fills"])
+    result = {
+        "settings": dataclasses.asdict(settings),
+        "overrides": overrides,
+        "data": data_card,
+        "metrics": metrics,
+        "fills": scores["fills"],
+        "checkpoint": str(run_dir / "checkpoints" / "final.keras"),
+        "tokenizer": str(tokenizer.proto_path),
+        "export": str(path),
+        "export_agrees_with_model": agrees,
+        "export_seconds": round(time.perf_counter() - start, 1),
+    }
+    (run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    return result
+
+
+def parse_args(argv=None) -> tuple[Settings, dict]:
+    """Recipe flags plus one flag per config field of the chosen `--model`."""
+    defaults = Settings()
+    parser = recipe_parser(
+        __doc__,
+        defaults,
+        "a folder of Gutenberg books, a .txt or .tsv file, or several comma-separated "
+        "(default: generated sentences)",
+    )
+    flag = parser.add_argument
+    flag("--vocab-size", type=int, default=defaults.vocab_size, help="SentencePiece pieces")
+    flag(
+        "--sequence-length",
+        type=int,
+        default=defaults.sequence_length,
+        help="tokens per example, [start] included (also the export's max_length)",
+    )
+    flag("--batch-size", type=int, default=defaults.batch_size, help="examples per step")
+    flag("--learning-rate", type=float, default=defaults.learning_rate, help="peak AdamW rate")
+    flag("--min-learning-rate", type=float, default=defaults.min_learning_rate)
+    flag("--warmup-steps", type=int, default=defaults.warmup_steps)
+    flag(
+        "--decay-steps",
+        type=int,
+        help="cosine decay length (default: --epochs x --steps-per-epoch, or 10000 with "
+        "--time-budget)",
+    )
+    flag("--weight-decay", type=float, default=defaults.weight_decay)
+    flag(
+        "--steps-per-epoch",
+        type=int,
+        default=defaults.steps_per_epoch,
+        help="training steps between validation estimates (one Keras epoch)",
+    )
+    flag(
+        "--eval-batches",
+        type=int,
+        default=defaults.eval_batches,
+        help="validation batches in each estimate during training (all at the end)",
+    )
+    flag(
+        "--validation-share",
+        type=float,
+        default=defaults.validation_share,
+        help="share of paragraphs (or of documents, --split-by document) held out",
+    )
+    flag("--split-by", choices=("paragraph", "document"), default=defaults.split_by)
+    flag(
+        "--num-sentences",
+        type=int,
+        default=defaults.num_sentences,
+        help="generated sentences when no --data is given",
+    )
+    flag("--top-k", type=int, default=defaults.top_k, help="fillers shown per blank")
+    parser.set_defaults(mixed_precision=defaults.mixed_precision)
+    settings, overrides, _ = parse(parser, Settings, argv)
+    return settings, overrides
+
+
+def main(argv=None):
+    settings, overrides = parse_args(argv)
+    keras.utils.set_random_seed(settings.seed)
+    run(settings, **overrides)
+
+
+if __name__ == "__main__":
+    main()
