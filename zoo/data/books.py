@@ -197,10 +197,12 @@ def generated_paragraphs(
     num_sentences: int = 20000, seed: int = 0, sentences_per_paragraph: int = 4
 ) -> list[Document]:
     """The default corpus, needing no files: English sentences of zoo's embedded grammar
-    (`zoo.data.generate_en_fr_pairs`), `sentences_per_paragraph` to a paragraph."""
+    (`zoo.data.generate_en_fr_pairs`), capitalised and with a full stop,
+    `sentences_per_paragraph` to a paragraph."""
     from zoo.data.synthetic_en_fr import generate_en_fr_pairs
 
-    english = [source for source, _ in generate_en_fr_pairs(num_sentences, seed=seed)]
+    # The grammar's sentences are lower case without a full stop; written as prose here.
+    english = [f"{s[:1].upper()}{s[1:]}." for s, _ in generate_en_fr_pairs(num_sentences, seed)]
     step = max(1, sentences_per_paragraph)
     paragraphs = [" ".join(english[i : i + step]) for i in range(0, len(english), step)]
     return [Document(GENERATED_PARAGRAPHS_NAME, "generated", tuple(paragraphs))]
