@@ -96,7 +96,10 @@ def mask_generator(vocabulary_size: int) -> keras_nlp.layers.MaskedLMMaskGenerat
 
 def mask_batch(masker, token_ids: tf.RaggedTensor):
     """Ragged rows `(B, None)` -> `(masked token ids (B, T), labels (B, T))`, 0-padded;
-    labels are the original ids at the selected positions, 0 elsewhere."""
+    labels are the original ids at the selected positions, 0 elsewhere. Runs as graph ops
+    (eagerly, keras-nlp would take its pure-Python path, which draws differently)."""
+    if tf.executing_eagerly():
+        return tf.function(lambda rows: mask_batch(masker, rows))(token_ids)
     masked = masker(token_ids)
     inputs = masked["token_ids"].to_tensor(PAD_ID)  # (B, T)
     positions = masked["mask_positions"]  # ragged (B, None): columns within each row
@@ -116,12 +119,15 @@ def mask_batch(masker, token_ids: tf.RaggedTensor):
 
 
 def _masked_once(rows: tf.RaggedTensor, vocabulary_size: int, seed: int):
-    """Every row masked once, reproducibly: TensorFlow's global seed is set to `seed`
-    (tensorflow-text's selection draws from it), then one traced call masks all rows.
-    Returns ragged `(inputs, labels)`."""
+    """Every row masked once, in one traced call with TensorFlow's global seed set to
+    `seed`; returns ragged `(inputs, labels)`.
+
+    Identical batches for every evaluation that uses them. Another call (another run) may
+    select a few positions differently even with the same seed: tensorflow-text draws each
+    row's selection in a parallel loop, in whatever order the rows' iterations run."""
     tf.random.set_seed(seed)
     masker = mask_generator(vocabulary_size)
-    inputs, labels = tf.function(lambda r: mask_batch(masker, r))(rows)
+    inputs, labels = mask_batch(masker, rows)
     lengths = rows.row_lengths()
     return (
         tf.RaggedTensor.from_tensor(inputs, lengths=lengths),
@@ -144,8 +150,11 @@ def make_dataset(
 
     With `shuffle=True` (training) the rows are shuffled by `seed` and masked afresh in
     every epoch, inside the pipeline. With `shuffle=False` (validation) the rows are masked
-    once, here, with `seed` (this sets TensorFlow's global seed): every evaluation of every
-    model sees the same masks, in the same batches.
+    once, here (with TensorFlow's global seed set to `seed`), and kept as constants: every
+    evaluation with this dataset sees the same masks in the same batches — also every
+    model given the same dataset object. (Two datasets made with the same seed share the
+    rows and the statistics, but tensorflow-text's parallel selection may pick a few
+    positions differently.)
 
     Args:
         texts: paragraphs (`zoo.data.books`); empty ones are skipped.

@@ -1,0 +1,178 @@
+"""The fill_mask task: examples, BERT masking against hand counts, labels, deterministic
+validation, the top-k metric, evaluation and in-process filling."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+if keras.config.backend() != "tensorflow":
+    pytest.skip("the fill_mask pipelines are tf.data", allow_module_level=True)
+
+import tensorflow as tf  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo.data import SubwordTokenizer  # noqa: E402
+from zoo.data.books import generated_paragraphs  # noqa: E402
+from zoo.special_ids import END_ID, MASK_ID, PAD_ID, START_ID  # noqa: E402
+from zoo.tasks import fill_mask as filling  # noqa: E402
+from zoo.tasks import get_task  # noqa: E402
+
+TEXTS = list(generated_paragraphs(400, seed=0)[0].paragraphs)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return filling.train_tokenizer(TEXTS, 400)
+
+
+def test_task_is_registered_for_mlm_models():
+    model = zoo.build("transformer", task="mlm", preset="tiny", vocab_size=300)
+    assert get_task(model) is filling.FILL_MASK and filling.FILL_MASK.name == "fill_mask"
+    assert get_task("fill_mask") is filling.FILL_MASK
+
+
+def test_rows_start_with_start_and_long_texts_become_several(tokenizer):
+    text = " ".join(TEXTS[:6])
+    ids = tokenizer.encode([text])[0]
+    rows = filling.example_rows([text, ""], tokenizer, sequence_length=8)
+    assert len(rows) == math.ceil(len(ids) / 7)
+    assert all(row[0] == START_ID and 2 <= len(row) <= 8 for row in rows)
+    assert [i for row in rows for i in row[1:]] == ids  # every token, once, in order
+    with pytest.raises(ValueError, match="sequence_length"):
+        filling.example_rows([text], tokenizer, sequence_length=1)
+
+
+def synthetic_rows(num_rows=3000, seed=0):
+    """Rows `[start] + tokens (+ [end])` of ids 10..299, lengths 3..40."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for index in range(num_rows):
+        body = rng.integers(10, 300, size=rng.integers(3, 41)).tolist()
+        rows.append([START_ID, *body, *([END_ID] if index % 2 else [])])
+    return rows
+
+
+def test_masking_statistics_match_berts_recipe_by_hand_counts():
+    rows = synthetic_rows()
+    masker = filling.mask_generator(300)
+    inputs, labels = (
+        x.numpy() for x in filling.mask_batch(masker, tf.ragged.constant(rows, tf.int32))
+    )
+    selected = kept = masked = random = 0
+    for row, given, label in zip(rows, inputs, labels):
+        original = np.array(row + [PAD_ID] * (len(given) - len(row)))
+        chosen = label != PAD_ID
+        # BERT's rule per row: ceil(15 % of the selectable tokens); never pad, start, end.
+        assert chosen.sum() == math.ceil(0.15 * (len(row) - 1 - (row[-1] == END_ID)))
+        assert not chosen[np.isin(original, [PAD_ID, START_ID, END_ID])].any()
+        # Labels: the original id where chosen, 0 exactly elsewhere; the rest unchanged.
+        np.testing.assert_array_equal(label[chosen], original[chosen])
+        np.testing.assert_array_equal(given[~chosen], original[~chosen])
+        selected += chosen.sum()
+        masked += (given[chosen] == MASK_ID).sum()
+        kept += (given[chosen] == original[chosen]).sum()
+        random += ((given[chosen] != MASK_ID) & (given[chosen] != original[chosen])).sum()
+    selectable = sum(len(row) - 1 - (row[-1] == END_ID) for row in rows)
+    assert 0.15 <= selected / selectable < 0.19  # the ceiling adds a little on short rows
+    assert masked / selected == pytest.approx(0.8, abs=0.02)
+    # A random token is the original one 1 time in 300: kept counts it.
+    assert random / selected == pytest.approx(0.1 * 299 / 300, abs=0.015)
+    assert kept / selected == pytest.approx(0.1 + 0.1 / 300, abs=0.015)
+    assert not (inputs[labels != PAD_ID] == PAD_ID).any()  # padding never inside a row
+
+
+def test_training_batches_remask_each_epoch_and_validation_is_fixed(tokenizer):
+    train = filling.make_dataset(TEXTS, tokenizer, sequence_length=16, batch_size=8, seed=1)
+    (x1, y1), (_, y2) = next(iter(train)), next(iter(train))
+    assert x1.shape[0] == 8 and x1.shape[1] <= 16 and x1.dtype == tf.int32
+    assert np.all(x1.numpy()[:, 0] == START_ID)
+    assert not np.array_equal(y1.numpy(), y2.numpy())  # reshuffled and re-masked
+    first = filling.make_dataset(TEXTS, tokenizer, sequence_length=16, batch_size=8, shuffle=False)
+    batches = [(x.numpy(), y.numpy()) for x, y in first]
+    for _ in range(2):  # the same masks in every evaluation
+        for (x, y), (bx, by) in zip(first, batches):
+            np.testing.assert_array_equal(x.numpy(), bx)
+            np.testing.assert_array_equal(y.numpy(), by)
+    other = filling.make_dataset(
+        TEXTS, tokenizer, sequence_length=16, batch_size=8, shuffle=False, seed=7
+    )
+    assert not np.array_equal(next(iter(other))[1].numpy(), batches[0][1])
+    assert sum(len(x) for x, _ in batches) == len(filling.example_rows(TEXTS, tokenizer, 16))
+
+
+def test_tokenizer_without_mask_is_refused():
+    plain = SubwordTokenizer.train(TEXTS, 400)
+    with pytest.raises(ValueError, match="mask_token=True"):
+        filling.make_dataset(TEXTS, plain)
+
+
+def test_top_k_accuracy_counts_only_labelled_positions():
+    metric = filling.MaskedTopKAccuracy(k=2)
+    logits = np.log(np.array([[[0.5, 0.3, 0.2], [0.1, 0.1, 0.8], [0.2, 0.3, 0.5]]]))
+    metric.update_state(np.array([[1, 0, 2]]), logits)  # 1: in the top 2; 2: in it too
+    metric.update_state(np.array([[2, 0, 0]]), np.log([[[0.5, 0.3, 0.2]] * 3]))  # 2: not
+    assert float(metric.result()) == pytest.approx(2 / 3)
+    assert filling.MaskedTopKAccuracy(1).name == "top1_accuracy"
+
+
+@pytest.fixture(scope="module")
+def trained(tokenizer):
+    keras.utils.set_random_seed(3)
+    model = zoo.build(
+        "transformer", task="mlm", preset="tiny", vocab_size=tokenizer.vocabulary_size
+    )
+    filling.FILL_MASK.compile(
+        model, learning_rate=5e-3, min_learning_rate=5e-4, warmup_steps=5, decay_steps=40
+    )
+    train = filling.make_dataset(TEXTS, tokenizer, sequence_length=24, batch_size=16, repeat=True)
+    model.fit(train, steps_per_epoch=30, epochs=1, verbose=0)
+    return model
+
+
+def test_evaluate_agrees_with_the_compiled_metrics(trained, tokenizer):
+    validation = filling.make_dataset(
+        TEXTS[:80], tokenizer, sequence_length=24, batch_size=16, shuffle=False
+    )
+    scores = filling.evaluate(trained, validation)
+    compiled = trained.evaluate(validation, return_dict=True, verbose=0)
+    assert scores["top1_accuracy"] == pytest.approx(compiled["top1_accuracy"], abs=1e-4)
+    assert scores["top5_accuracy"] == pytest.approx(compiled["top5_accuracy"], abs=1e-4)
+    assert scores["loss"] == pytest.approx(compiled["loss"], rel=1e-3)
+    labels = np.concatenate([y.numpy().ravel() for _, y in validation])
+    assert scores["masked_tokens"] == (labels != 0).sum()
+    # Better than 10 times chance (1 / 400): it learned something.
+    assert scores["top5_accuracy"] >= scores["top1_accuracy"] > 10 / tokenizer.vocabulary_size
+
+
+def test_fill_predicts_the_first_mask_from_the_models_softmax(trained, tokenizer):
+    texts = ["The small cat [MASK] the ball.", "[MASK] dog sees a [MASK]."]
+    fills = filling.fill_mask_texts(trained, tokenizer, texts, top_k=4)
+    ids = filling.encode_for_fill(tokenizer, texts, 128)
+    logits = np.asarray(trained(ids), dtype="float64")
+    for row, candidates in enumerate(fills):
+        position = list(ids[row]).index(MASK_ID)  # the first [MASK]
+        probabilities = np.exp(logits[row, position] - logits[row, position].max())
+        probabilities /= probabilities.sum()
+        best = np.argsort(-probabilities)[:4]
+        assert [c["id"] for c in candidates] == best.tolist()
+        np.testing.assert_allclose(
+            [c["probability"] for c in candidates], probabilities[best], rtol=1e-5
+        )
+        assert [c["token"] for c in candidates] == tokenizer.decode([[i] for i in best])
+    assert list(ids[1]).count(MASK_ID) == 2  # the second blank stays masked as context
+
+
+def test_fill_errors_say_how_to_fix(trained, tokenizer):
+    with pytest.raises(ValueError, match=r"Text 1 .*no \[MASK\]"):
+        filling.fill_mask_texts(trained, tokenizer, ["a [MASK] b", "no blank"])
+    with pytest.raises(ValueError, match="max_length"):  # cut off by truncation
+        filling.fill_mask_texts(trained, tokenizer, ["a b c d e f [MASK]"], max_length=4)
+    with pytest.raises(ValueError, match="top_k"):
+        filling.fill_mask_texts(trained, tokenizer, ["a [MASK]"], top_k=0)
+    with pytest.raises(TypeError, match="list of texts"):
+        filling.fill_mask_texts(trained, tokenizer, "a [MASK]")
+    assert filling.fill_mask_texts(trained, tokenizer, []) == []
