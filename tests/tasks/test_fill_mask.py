@@ -176,3 +176,17 @@ def test_fill_errors_say_how_to_fix(trained, tokenizer):
     with pytest.raises(TypeError, match="list of texts"):
         filling.fill_mask_texts(trained, tokenizer, "a [MASK]")
     assert filling.fill_mask_texts(trained, tokenizer, []) == []
+
+
+def test_a_typed_mask_reads_like_a_masked_piece_in_training(tokenizer):
+    space = filling.word_start_id(tokenizer)
+    assert tokenizer.get_vocabulary()[space] == "\u2581"
+    ids = [space, MASK_ID, 7, space, 9, space, MASK_ID]
+    assert filling.drop_word_start_before_mask(ids, space) == [MASK_ID, 7, space, 9, MASK_ID]
+    # Training masks the piece `▁dog` of "the dog sees"; typed, "the [MASK] sees" must give
+    # the same ids (and "[MASK] dog", at the start, no lone `▁` either).
+    the, dog, sees = tokenizer.encode(["the dog sees"])[0][:3]
+    assert tokenizer.get_vocabulary()[dog] == "\u2581dog"
+    typed = filling.encode_for_fill(tokenizer, ["the [MASK] sees", "[MASK] dog"], 16)
+    assert typed[0][:4].tolist() == [START_ID, the, MASK_ID, sees]
+    assert typed[1][:3].tolist() == [START_ID, MASK_ID, dog]

@@ -14,6 +14,10 @@
 - In process: `fill_mask_texts(model, tokenizer, texts, top_k)`; `evaluate(model, dataset)`.
 - Export: `fill_mask(text, top_k)` and `logits(token_ids)` signatures.
 
+A `[MASK]` stands for one whole piece with its word-start mark, as in training (`▁cat`):
+the lone `▁` that SentencePiece writes before a `[MASK]` typed after a space (or at the
+start) is dropped, in process and in the export alike.
+
 The blank: a text's FIRST `[MASK]` is the one predicted; any later `[MASK]` stays in the
 input as a masked token (context the model reads as unknown). The model reads `[start]` +
 the text's tokens, cut to `max_length` tokens. In process, a text with no `[MASK]` (or with
@@ -37,7 +41,7 @@ from keras import ops
 
 from zoo.data import SubwordTokenizer, ids_to_ragged
 from zoo.export.archive import Endpoint
-from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID
+from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.generate import GENERATE
 from zoo.training import MaskedSparseCategoricalCrossentropy
@@ -274,9 +278,34 @@ def first_mask_top_k(model, token_ids, top_k):
     return top_ids, top_probabilities, has_mask
 
 
+WORD_START = "\u2581"  # SentencePiece's word-start mark, alone a piece of its own
+
+
+def word_start_id(tokenizer) -> int:
+    """The id of the lone word-start piece, or -1 when the vocabulary has none."""
+    vocabulary = tokenizer.get_vocabulary()
+    return vocabulary.index(WORD_START) if WORD_START in vocabulary else -1
+
+
+def drop_word_start_before_mask(ids: Sequence[int], space_id: int) -> list[int]:
+    """Typed text puts a lone word-start piece before `[MASK]` ("a [MASK]" is `▁a ▁ [MASK]`,
+    and a text that begins with `[MASK]` is `▁ [MASK]`), but training masked whole pieces,
+    word-start included (`▁a ▁cat` -> `▁a [MASK]`); so that piece goes."""
+    return [
+        token
+        for index, token in enumerate(ids)
+        if not (token == space_id and index + 1 < len(ids) and ids[index + 1] == MASK_ID)
+    ]
+
+
 def encode_for_fill(tokenizer, texts: Sequence[str], max_length: int) -> np.ndarray:
-    """`[start]` + tokens per text, cut to `max_length`, right-padded: int32 `(B, T)`."""
-    rows = [[START_ID, *ids][:max_length] for ids in tokenizer.encode(list(texts))]
+    """`[start]` + tokens per text (no lone word-start before a `[MASK]`), cut to
+    `max_length`, right-padded: int32 `(B, T)`."""
+    space_id = word_start_id(tokenizer)
+    rows = [
+        [START_ID, *drop_word_start_before_mask(ids, space_id)][:max_length]
+        for ids in tokenizer.encode(list(texts))
+    ]
     width = max(len(row) for row in rows)
     return np.array([row + [PAD_ID] * (width - len(row)) for row in rows], dtype="int32")
 
@@ -392,10 +421,18 @@ class FillMaskTask(Task):
         if MASK_ID >= text_graph.card["vocabulary_size"]:
             raise ValueError(f"The tokenizer is too small to hold {MASK_TOKEN} at id {MASK_ID}.")
 
+        space_id = int(text_graph.sentencepiece.string_to_id(WORD_START))
+        space_id = -1 if space_id == UNK_ID else space_id
+
         def fill_mask(text, top_k):
             check = tf.debugging.assert_greater_equal(top_k, 1, message="top_k must be >= 1")
             with tf.control_dependencies([check]):
                 ids = text_graph.tokenize(text)  # ragged (B, None)
+            # As `drop_word_start_before_mask`: no lone word-start piece before a [MASK].
+            dense = ids.to_tensor(-1)  # (B, W), -1 past each row's end
+            following = tf.concat([dense[:, 1:], tf.fill([tf.shape(dense)[0], 1], -1)], axis=1)
+            keep = (dense != -1) & ~((dense == space_id) & (following == MASK_ID))
+            ids = tf.ragged.boolean_mask(dense, keep)
             start = tf.fill([ids.nrows(), 1], tf.constant(START_ID, tf.int32))
             ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)[:, :max_length]
             top_ids, probabilities, has_mask = first_mask_top_k(model, ids.to_tensor(PAD_ID), top_k)
