@@ -124,7 +124,7 @@ def load_data(settings: Settings):
 def tokenizer_for(settings: Settings, train_texts, run_dir: Path) -> SubwordTokenizer:
     """The pre-trained run's tokenizer, the one a resumed run saved, or a new one."""
     if settings.pretrained:
-        return SubwordTokenizer.load(Path(settings.pretrained) / "tokenizer")
+        return SubwordTokenizer.load(pretrained_files(settings.pretrained)[1])
     saved = run_dir / "tokenizer"
     if settings.resume and (saved / "sentencepiece.model").is_file():
         return SubwordTokenizer.load(saved)
@@ -144,18 +144,26 @@ def build_model(settings: Settings, overrides: dict, tokenizer, num_classes: int
             num_classes=num_classes,
             **overrides,
         )
-    checkpoint = Path(settings.pretrained) / "checkpoints" / "final.keras"
-    if not checkpoint.is_file():
-        raise FileNotFoundError(
-            f"No pre-trained encoder at '{checkpoint}'. Pass the --run-dir of a finished "
-            "`python -m recipes.fill_mask` run (it saves checkpoints/final.keras and "
-            "tokenizer/sentencepiece.model)."
-        )
+    checkpoint, _ = pretrained_files(settings.pretrained)
     encoder = keras.saving.load_model(checkpoint, compile=False)
     changes = {k: v for k, v in overrides.items() if k in ("dropout",)}
     model, copied = classification.from_pretrained_encoder(encoder, num_classes, **changes)
     print(f"Fine-tuning {checkpoint}: copied {', '.join(copied)}.")
     return model
+
+
+def pretrained_files(run_dir) -> tuple[Path, Path]:
+    """The mlm checkpoint and the tokenizer that `recipes/fill_mask.py` saved in `run_dir`."""
+    checkpoint = Path(run_dir) / "checkpoints" / "final.keras"
+    tokenizer = Path(run_dir) / "tokenizer" / "sentencepiece.model"
+    for path in (checkpoint, tokenizer):
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"No '{path}'. --pretrained takes the --run-dir of a finished "
+                "`python -m recipes.fill_mask` run (it saves checkpoints/final.keras and "
+                "tokenizer/sentencepiece.model)."
+            )
+    return checkpoint, tokenizer
 
 
 class EpochClock(keras.callbacks.Callback):
