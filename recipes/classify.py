@@ -213,12 +213,23 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, splits)
         callbacks=[clock],
     )
     model.save(run_dir / "checkpoints" / "final.keras")
-    best = run_dir / "checkpoints" / "best.keras"
-    if best.is_file():
-        model = keras.saving.load_model(best, compile=False)
+    model = _better_of(model, run_dir / "checkpoints" / "best.keras", tokenizer, splits, settings)
     figures["curve"] = clock.points
     figures["learning_rate"] = learning_rate
     return model, figures
+
+
+def _better_of(model, best_path: Path, tokenizer, splits, settings: Settings):
+    """The final weights or the best epoch's, whichever reads the validation sentences
+    better: a time budget can stop an epoch before its validation."""
+    if not best_path.is_file():
+        return model
+    best = keras.saving.load_model(best_path, compile=False)
+    scores = [
+        classification.evaluate(m, tokenizer, splits["validation"], max_length=settings.max_length)
+        for m in (model, best)
+    ]
+    return best if scores[1]["accuracy"] >= scores[0]["accuracy"] else model
 
 
 def _family(model) -> str:
