@@ -7,7 +7,9 @@
         --model lstm --time-budget 1200
 
 `--data` is a folder of Project Gutenberg books (its *.txt), a .txt or .tsv file (the first
-column of a .tsv with a header line), or several such paths separated by commas. Each
+column of a .tsv with a header line), or several such paths separated by commas; with books
+and a .tsv together, the .tsv rows only train (SST-2's rows overlap: many are sub-phrases of
+others) and --validation-share of the books' paragraphs validates. Each
 example is [start] + up to --sequence-length - 1 tokens of one paragraph; 15 % of its tokens
 are chosen to predict (80 % shown as [MASK], 10 % as a random token, 10 % unchanged). The
 run folder keeps what a classifier fine-tunes from: checkpoints/final.keras and
@@ -82,12 +84,18 @@ def load_data(settings: Settings):
         documents = read_paragraph_corpus(settings.data)
     else:
         documents = generated_paragraphs(settings.num_sentences, seed=settings.seed)
+    # .tsv rows (SST-2) only train when there are books to validate on: many rows are
+    # sub-phrases of others, so held-out rows would read optimistic.
+    books = [document for document in documents if document.kind != "tsv"] or documents
     train_texts, validation_texts = split_corpus(
-        documents, settings.validation_share, by=settings.split_by, seed=settings.seed
+        books, settings.validation_share, by=settings.split_by, seed=settings.seed
     )
+    train_only = [d for d in documents if all(d is not book for book in books)]
+    train_texts += [paragraph for document in train_only for paragraph in document.paragraphs]
     card = corpus_card(documents)
     card["split"] = {
         "by": settings.split_by,
+        "validation_from": [document.name for document in books],
         "train_paragraphs": len(train_texts),
         "validation_paragraphs": len(validation_texts),
         "seed": settings.seed,
@@ -96,7 +104,8 @@ def load_data(settings: Settings):
         print(f"  {source['name']} ({source['kind']}): {source['paragraphs']:,} paragraphs")
     print(
         f"{card['paragraphs']:,} paragraphs: {len(train_texts):,} to train on, "
-        f"{len(validation_texts):,} to validate on (split by {settings.split_by})."
+        f"{len(validation_texts):,} to validate on (split by {settings.split_by}"
+        + (f"; the {len(train_only)} .tsv file(s) train only)." if train_only else ").")
     )
     return train_texts, validation_texts, card
 
