@@ -41,6 +41,7 @@ from zoo.data import (
     read_labelled_text,
     split_by_sentence,
 )
+from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
 from zoo.tasks import classify as classification
 
 # What the recipe sets in a family's preset (config flags still win).
@@ -78,8 +79,8 @@ class Settings(RecipeSettings):
     learning_rate: float | None = None  # None: 5e-4 from scratch, 1e-4 when fine-tuning
     warmup_steps: int = 200
     weight_decay: float = 0.01
-    validation_share: float = 0.05
-    test_share: float = 0.1
+    validation_share: float = VALIDATION_SHARE
+    test_share: float = TEST_SHARE
     class_names: tuple[str, ...] | None = None
     pretrained: str | None = None
     num_texts: int = 20000

@@ -35,13 +35,14 @@ from recipes.common import (
     recipe_parser,
     start_run,
 )
-from zoo.data import SubwordTokenizer
+from zoo.data import SubwordTokenizer, read_labelled_text, split_by_sentence
 from zoo.data.books import (
     corpus_card,
     generated_paragraphs,
     read_paragraph_corpus,
     split_corpus,
 )
+from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
 from zoo.tasks import fill_mask as filling
 
 # The seed's sentence, then blanks that only the words after them decide.
@@ -91,7 +92,8 @@ def load_data(settings: Settings):
         books, settings.validation_share, by=settings.split_by, seed=settings.seed
     )
     train_only = [d for d in documents if all(d is not book for book in books)]
-    train_texts += [paragraph for document in train_only for paragraph in document.paragraphs]
+    for document in train_only:
+        train_texts += training_sentences(document, settings.seed)
     card = corpus_card(documents)
     card["split"] = {
         "by": settings.split_by,
@@ -108,6 +110,25 @@ def load_data(settings: Settings):
         + (f"; the {len(train_only)} .tsv file(s) train only)." if train_only else ").")
     )
     return train_texts, validation_texts, card
+
+
+def training_sentences(document, seed: int) -> list[str]:
+    """A labelled .tsv's rows that pre-training may read: the whole sentences that
+    `recipes.classify --seed SEED` trains on (its default shares), so that the sentences it
+    scores stay unseen, and no sub-phrase row repeats its sentence. An unlabelled .tsv: every
+    row."""
+    try:
+        labelled = read_labelled_text(document.path)
+    except ValueError:
+        return list(document.paragraphs)
+    split = split_by_sentence(labelled.texts, VALIDATION_SHARE, TEST_SHARE, seed=seed)
+    sentences = [labelled.texts[i] for i in split.train_sentences]
+    print(
+        f"  {document.name}: pre-training on its {len(sentences):,} training sentences (of "
+        f"{split.roots:,}; sub-phrase rows and the sentences recipes.classify holds out are "
+        "left out)"
+    )
+    return sentences
 
 
 def tokenizer_for(settings: Settings, train_texts, run_dir: Path) -> SubwordTokenizer:

@@ -12,14 +12,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from zoo.data.byte_tokenizer import ByteTokenizer
-    from zoo.data.pipeline import (
-        TokenizerLike,
-        classification_ids,
-        default_bucket_boundaries,
-        make_classification_dataset,
-        make_lm_dataset,
-        make_translation_dataset,
-    )
     from zoo.data.labelled_text import (
         GENERATED_SENTIMENT_NAME,
         LabelledTexts,
@@ -27,6 +19,14 @@ if TYPE_CHECKING:
         generated_sentiment,
         read_labelled_text,
         split_by_sentence,
+    )
+    from zoo.data.pipeline import (
+        TokenizerLike,
+        classification_ids,
+        default_bucket_boundaries,
+        make_classification_dataset,
+        make_lm_dataset,
+        make_translation_dataset,
     )
     from zoo.data.sentence_pairs import (
         DataSplits,

@@ -26,6 +26,10 @@ from pathlib import Path
 import numpy as np
 
 GENERATED_SENTIMENT_NAME = "zoo generated reviews"
+# The shares of whole sentences `recipes/classify.py` holds out by default (and, with the
+# same seed, the sentences that `recipes/fill_mask.py` keeps out of pre-training).
+VALIDATION_SHARE = 0.05
+TEST_SHARE = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,6 +164,7 @@ class SentenceSplit:
     validation: np.ndarray  # whole sentences (root rows)
     test: np.ndarray  # whole sentences (root rows)
     roots: int  # rows no other row contains: the sentences
+    train_sentences: np.ndarray  # the roots that are neither validation nor test
     dropped: int  # rows only found inside held-out sentences: in no set
 
     def describe(self) -> str:
@@ -203,7 +208,8 @@ def split_by_sentence(
     test = np.sort(shuffled[n_validation : n_validation + n_test])
     held_out = set(validation.tolist()) | set(test.tolist())
     in_training_sentences: set[str] = set()
-    for i in shuffled[n_validation + n_test :]:
+    train_sentences = np.sort(shuffled[n_validation + n_test :])
+    for i in train_sentences:
         in_training_sentences.update(_spans(words[i]))
     train = np.array(
         [
@@ -214,7 +220,7 @@ def split_by_sentence(
         dtype=np.int64,
     )
     dropped = len(texts) - len(train) - len(held_out)
-    return SentenceSplit(train, validation, test, len(roots), dropped)
+    return SentenceSplit(train, validation, test, len(roots), train_sentences, dropped)
 
 
 # A generated review: "<subject> <verb> [adverb] [not] <adjective>", sometimes two clauses

@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from zoo.data import SubwordTokenizer, ids_to_ragged
+from zoo.data import SubwordTokenizer, default_bucket_boundaries, ids_to_ragged
 from zoo.export.archive import Endpoint
 from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 from zoo.tasks.base import Task, register_task
@@ -171,6 +171,8 @@ def make_dataset(
     rows = example_rows(texts, tokenizer, sequence_length)
     if not rows:
         raise ValueError("No text to make examples of: every text is empty.")
+    if not shuffle:  # similar lengths together: little padding in each batch
+        rows = sorted(rows, key=len)
     rows = ids_to_ragged(rows)
     if not shuffle:
         inputs, labels = _masked_once(rows, tokenizer.vocabulary_size, seed)
@@ -182,9 +184,28 @@ def make_dataset(
     dataset = dataset.shuffle(int(rows.nrows()), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
-    dataset = dataset.ragged_batch(batch_size)
+    dataset = _batched_by_length(dataset, batch_size, sequence_length)
     dataset = dataset.map(lambda r: mask_batch(masker, r), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _batched_by_length(rows: tf.data.Dataset, batch_size: int, sequence_length: int):
+    """Ragged batches of rows of similar length, `batch_size * sequence_length` tokens each
+    at most: a short sentence never pads to a long paragraph's length, and a batch of short
+    rows holds more of them (`default_bucket_boundaries` of `sequence_length`)."""
+    boundaries = default_bucket_boundaries(sequence_length)
+    tokens = batch_size * sequence_length
+    sizes = tf.constant([max(1, tokens // boundary) for boundary in boundaries], tf.int64)
+    upper = tf.constant(boundaries[:-1], tf.int32)
+
+    def bucket(row):
+        return tf.reduce_sum(tf.cast(tf.shape(row)[0] > upper, tf.int64))
+
+    return rows.group_by_window(
+        key_func=bucket,
+        reduce_func=lambda key, window: window.ragged_batch(tf.gather(sizes, key)),
+        window_size_func=lambda key: tf.gather(sizes, key),
+    )
 
 
 # --- Metrics ----------------------------------------------------------------------------
@@ -261,8 +282,9 @@ def evaluate(model, dataset) -> dict:
 
 def first_mask_top_k(model, token_ids, top_k):
     """At each row's first `[MASK]`: `(ids (B, K), probabilities (B, K), has_mask (B,))`,
-    the `K = clip(top_k, 1, V)` likeliest tokens by the softmax over the whole vocabulary.
-    Rows without `[MASK]` get ids -1 and probabilities 0. TensorFlow ops (graph or eager)."""
+    the `K = clip(top_k, 1, V)` likeliest tokens by the softmax over the vocabulary's
+    pieces — special ids (padding, unknown, start, end, `[MASK]`) never fill a blank. Rows
+    without `[MASK]` get ids -1 and probabilities 0. TensorFlow ops (graph or eager)."""
     token_ids = tf.convert_to_tensor(token_ids, tf.int32)
     is_mask = tf.equal(token_ids, MASK_ID)  # (B, T)
     has_mask = tf.reduce_any(is_mask, axis=1)  # (B,)
@@ -270,7 +292,10 @@ def first_mask_top_k(model, token_ids, top_k):
     position = tf.reduce_min(tf.where(is_mask, columns, tf.shape(token_ids)[1]), axis=1)
     position = tf.where(has_mask, position, 0)  # (B,)
     logits = tf.cast(model(token_ids, training=False), tf.float32)  # (B, T, V)
-    probabilities = tf.nn.softmax(tf.gather(logits, position, batch_dims=1), axis=-1)  # (B, V)
+    logits = tf.gather(logits, position, batch_dims=1)  # (B, V)
+    special = tf.range(tf.shape(logits)[-1]) <= max(PAD_ID, UNK_ID, START_ID, END_ID, MASK_ID)
+    logits = tf.where(special[None, :], tf.constant(-1e9, tf.float32), logits)
+    probabilities = tf.nn.softmax(logits, axis=-1)  # (B, V)
     k = tf.clip_by_value(tf.cast(top_k, tf.int32), 1, tf.shape(probabilities)[-1])
     top_probabilities, top_ids = tf.math.top_k(probabilities, k)  # (B, K)
     top_ids = tf.where(has_mask[:, None], top_ids, -1)
@@ -410,7 +435,8 @@ class FillMaskTask(Task):
             "input": f"[start] + the text's tokens, cut to max_length = {max_length} tokens",
             "max_length": max_length,
             "blank": f"the first {MASK_TOKEN} of each text; later ones stay masked as context",
-            "probabilities": "softmax over the whole vocabulary at the blank",
+            "probabilities": "softmax over the vocabulary's pieces at the blank (special ids "
+            "never fill it)",
             "no_mask": (
                 f"a text with no {MASK_TOKEN} in its first max_length tokens (an empty text "
                 "too): tokens '', token_ids -1, probabilities 0"
