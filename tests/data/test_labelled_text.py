@@ -93,6 +93,7 @@ def test_held_out_sets_are_whole_sentences_and_leak_nothing():
         held_out = set(split.validation) | set(split.test)
         assert held_out <= {0, 3, 6} and len(split.validation) == len(split.test) == 1
         (training_sentence,) = {0, 3, 6} - held_out
+        assert split.train_sentences.tolist() == [training_sentence]
         # Training keeps exactly the rows found in the training sentence.
         expected = {i for i, text in enumerate(TEXTS) if text in spans(TEXTS[training_sentence])}
         assert set(split.train) == expected

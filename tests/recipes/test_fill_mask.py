@@ -81,3 +81,25 @@ def test_recipe_trains_exports_agrees_and_resume_reuses_the_tokenizer(tmp_path):
     other_text = ["A different text, with other words in it."] * 50
     fill_mask.tokenizer_for(dataclasses.replace(settings, vocab_size=300), other_text, run_dir)
     assert tokenizer_file.read_bytes() != learned
+
+
+def test_pre_training_reads_only_the_sentences_classify_trains_on(tmp_path):
+    from zoo.data import read_labelled_text, split_by_sentence
+    from zoo.data.books import read_tsv_column
+    from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
+
+    sentences = [f"review {i} was good" for i in range(40)]
+    rows = [(s, i % 2) for i, s in enumerate(sentences)] + [("good", 1), ("was good", 1)]
+    path = tmp_path / "labelled.tsv"
+    path.write_text("sentence\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in rows))
+    kept = fill_mask.training_sentences(read_tsv_column(path), seed=0)
+    split = split_by_sentence(read_labelled_text(path).texts, VALIDATION_SHARE, TEST_SHARE, 0)
+    held_out = {sentences[i] for i in (*split.validation, *split.test)}
+    assert held_out and not held_out & set(kept)  # what classify scores stays unseen
+    assert set(kept) == set(sentences) - held_out  # whole sentences only, no sub-phrase rows
+    unlabelled = tmp_path / "plain.tsv"
+    unlabelled.write_text("text\nfirst line\nsecond line\n")
+    assert fill_mask.training_sentences(read_tsv_column(unlabelled), seed=0) == [
+        "first line",
+        "second line",
+    ]
