@@ -92,14 +92,18 @@ def load_data(settings: Settings):
         books, settings.validation_share, by=settings.split_by, seed=settings.seed
     )
     train_only = [d for d in documents if all(d is not book for book in books)]
+    rows_used = {}
     for document in train_only:
-        train_texts += training_sentences(document, settings.seed)
+        sentences = training_sentences(document, settings.seed)
+        rows_used[document.name] = len(sentences)
+        train_texts += sentences
     card = corpus_card(documents)
     card["split"] = {
         "by": settings.split_by,
         "validation_from": [document.name for document in books],
         "train_paragraphs": len(train_texts),
         "validation_paragraphs": len(validation_texts),
+        "train_only_rows_used": rows_used,
         "seed": settings.seed,
     }
     for source in card["sources"]:
