@@ -44,7 +44,7 @@ def small_settings(tmp_path, name, **changes):
 
 
 @pytest.mark.slow
-def test_recipe_trains_scores_exports_and_resumes(tmp_path):
+def test_recipe_trains_scores_exports_and_keeps_its_tokenizer(tmp_path):
     settings = small_settings(tmp_path, "scratch")
     result = classify.run(settings)
     metrics = result["metrics"]
@@ -60,13 +60,14 @@ def test_recipe_trains_scores_exports_and_resumes(tmp_path):
     assert set(result["samples"]) == set(classify.SAMPLES)
     saved = json.loads((tmp_path / "scratch" / "run" / "results.json").read_text())
     assert saved["metrics"] == metrics
-    # --resume on a finished run keeps its tokenizer and exports the next version.
-    proto = (tmp_path / "scratch" / "run" / "tokenizer" / "sentencepiece.model").read_bytes()
-    classify.run(small_settings(tmp_path, "scratch", epochs=1, resume=True))
-    assert (
-        tmp_path / "scratch" / "run" / "tokenizer" / "sentencepiece.model"
-    ).read_bytes() == proto
-    assert (tmp_path / "scratch" / "saved" / "2").is_dir()
+    # --resume keeps the run's tokenizer (the ids its checkpoints were trained on).
+    run_dir = tmp_path / "scratch" / "run"
+    proto = (run_dir / "tokenizer" / "sentencepiece.model").read_bytes()
+    resumed = small_settings(tmp_path, "scratch", resume=True)
+    other_texts = ["entirely different words here"] * 50
+    assert classify.tokenizer_for(resumed, other_texts, run_dir).proto == proto
+    fresh = small_settings(tmp_path, "fresh")
+    assert classify.tokenizer_for(fresh, other_texts, tmp_path / "fresh").proto != proto
 
 
 @pytest.mark.slow
