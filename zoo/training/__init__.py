@@ -7,7 +7,7 @@ from zoo.training.callbacks import (
     standard_callbacks,
 )
 from zoo.training.losses import MaskedSparseCategoricalCrossentropy
-from zoo.training.metrics import MaskedTokenAccuracy
+from zoo.training.metrics import MaskedTokenAccuracy, MaskedTopKAccuracy
 from zoo.training.runtime import (
     configure_runtime,
     describe_devices,
@@ -21,6 +21,7 @@ __all__ = [
     "AtomicModelCheckpoint",
     "MaskedSparseCategoricalCrossentropy",
     "MaskedTokenAccuracy",
+    "MaskedTopKAccuracy",
     "TimeBudget",
     "TransformerSchedule",
     "compile_seq2seq",

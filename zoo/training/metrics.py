@@ -69,3 +69,42 @@ class MaskedTokenAccuracy(keras.metrics.Metric):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "pad_id": self.pad_id}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MaskedTopKAccuracy(keras.metrics.Metric):
+    """The share of labelled positions (label != 0: the masked tokens) whose label is among
+    the `k` highest logits; positions labelled 0 never count.
+
+    >>> metric = MaskedTopKAccuracy(k=2)
+    >>> metric.update_state(np.array([[1, 0, 2]]), np.log([[[.5, .3, .2]] * 3]))
+    >>> float(metric.result())  # 1 is in the top 2, 2 is not; the 0 is not counted
+    0.5
+    """
+
+    def __init__(self, k: int = 5, name: str | None = None, dtype=None):
+        super().__init__(name=name or f"top{k}_accuracy", dtype=dtype)
+        self.k = int(k)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(y_true, "int32")  # (B, T)
+        weights = ops.cast(ops.not_equal(y_true, PAD_ID), "float32")  # (B, T)
+        if sample_weight is not None:
+            sample_weight = ops.cast(sample_weight, "float32")
+            if len(sample_weight.shape) == len(weights.shape) - 1:
+                sample_weight = ops.expand_dims(sample_weight, -1)  # (B,) -> (B, 1)
+            weights = weights * sample_weight
+        y_pred = ops.cast(y_pred, "float32")
+        y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))  # (B*T, V)
+        y_true, weights = ops.reshape(y_true, (-1,)), ops.reshape(weights, (-1,))
+        hits = ops.cast(ops.in_top_k(y_true, y_pred, self.k), "float32")
+        self.correct.assign_add(ops.cast(ops.sum(hits * weights), self.correct.dtype))
+        self.total.assign_add(ops.cast(ops.sum(weights), self.total.dtype))
+
+    def result(self):
+        return ops.divide_no_nan(self.correct, self.total)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "k": self.k}
