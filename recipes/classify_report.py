@@ -35,12 +35,16 @@ def table(results: list[dict]) -> str:
     for result in results:
         metrics, settings = result["metrics"], result["settings"]
         lines.append(
-            f"| {label_of(result)} | {settings.get('time_budget') or '-'} s "
+            f"| {label_of(result)} | {_seconds(settings.get('time_budget'))} "
             f"| {metrics['train_steps']:,} | {metrics['epochs_run']} "
             f"| {metrics['validation_accuracy']:.4f} | **{metrics['test_accuracy']:.4f}** "
             f"| {metrics['test_confusion_matrix']} |"
         )
     return "\n".join(lines)
+
+
+def _seconds(budget) -> str:
+    return f"{budget:.0f} s" if budget else "-"
 
 
 def main(argv=None) -> None:
