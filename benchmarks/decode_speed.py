@@ -104,8 +104,7 @@ def main(argv=None):
         raise SystemExit("decode_speed measures TensorFlow decoding; unset KERAS_BACKEND.")
 
     from zoo.analysis.machine import describe_machine, machine_line
-    from zoo.data import SubwordTokenizer
-    from zoo.tasks.translate import pad_batch
+    from zoo.data import SubwordTokenizer, pad_batch
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     model = load_model(args.run_dir)

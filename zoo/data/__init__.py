@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         make_classification_dataset,
         make_lm_dataset,
         make_translation_dataset,
+        pad_batch,
     )
     from zoo.data.sentence_pairs import (
         DataSplits,
@@ -71,6 +72,7 @@ _MODULE_OF = {
     "default_bucket_boundaries": "zoo.data.pipeline",
     "make_lm_dataset": "zoo.data.pipeline",
     "make_translation_dataset": "zoo.data.pipeline",
+    "pad_batch": "zoo.data.pipeline",
     "DataSplits": "zoo.data.sentence_pairs",
     "SentencePairs": "zoo.data.sentence_pairs",
     "normalize_text": "zoo.data.sentence_pairs",
@@ -112,6 +114,7 @@ __all__ = [
     "ids_to_ragged",
     "make_lm_dataset",
     "make_translation_dataset",
+    "pad_batch",
     "normalize_text",
     "read_sentence_pairs",
     "split_by_source",

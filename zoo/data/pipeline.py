@@ -312,3 +312,10 @@ def make_classification_dataset(
         pad_to_bucket_boundary=True,
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def pad_batch(rows: Sequence[Sequence[int]], max_length: int | None = None) -> np.ndarray:
+    """Right-pad id lists with the padding id into an int32 array; at least one column."""
+    rows = [list(row)[:max_length] if max_length else list(row) for row in rows]
+    width = max(1, max((len(row) for row in rows), default=0))
+    return np.array([row + [PAD_ID] * (width - len(row)) for row in rows], dtype="int32")

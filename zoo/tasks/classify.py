@@ -15,11 +15,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.data import SubwordTokenizer, classification_ids, make_classification_dataset
+from zoo.data import (
+    SubwordTokenizer,
+    classification_ids,
+    make_classification_dataset,
+    pad_batch,
+)
 from zoo.export.archive import Endpoint
 from zoo.special_ids import PAD_ID, START_ID
 from zoo.tasks.base import Task, register_task
-from zoo.tasks.translate import pad_batch
 
 
 def train_tokenizer(texts: Sequence[str], vocab_size: int, seed: int = 0) -> SubwordTokenizer:

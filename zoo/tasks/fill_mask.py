@@ -37,7 +37,7 @@ import keras_nlp
 import numpy as np
 import tensorflow as tf
 
-from zoo.data import SubwordTokenizer, default_bucket_boundaries, ids_to_ragged
+from zoo.data import SubwordTokenizer, default_bucket_boundaries, ids_to_ragged, pad_batch
 from zoo.export.archive import Endpoint
 from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 from zoo.tasks.base import Task, register_task
@@ -290,8 +290,7 @@ def encode_for_fill(tokenizer, texts: Sequence[str], max_length: int) -> np.ndar
         [START_ID, *drop_word_start_before_mask(ids, space_id)][:max_length]
         for ids in tokenizer.encode(list(texts))
     ]
-    width = max(len(row) for row in rows)
-    return np.array([row + [PAD_ID] * (width - len(row)) for row in rows], dtype="int32")
+    return pad_batch(rows)
 
 
 def fill_mask_texts(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from zoo.data import SubwordTokenizer, make_translation_dataset
+from zoo.data import SubwordTokenizer, make_translation_dataset, pad_batch
 from zoo.decoding import beam_search
 from zoo.decoding.compiled import compiled_decoder
 from zoo.export.archive import Endpoint
@@ -80,13 +80,6 @@ def one_reference_each(pairs, limit: int, seed: int = 0):
     items = list(references.items())
     chosen = np.random.default_rng(seed).permutation(len(items))[:limit]
     return [items[i][0] for i in chosen], [items[i][1] for i in chosen]
-
-
-def pad_batch(rows: Sequence[Sequence[int]], max_length: int | None = None) -> np.ndarray:
-    """Right-pad id lists with the padding id into an int32 array; at least one column."""
-    rows = [list(row)[:max_length] if max_length else list(row) for row in rows]
-    width = max(1, max((len(row) for row in rows), default=0))
-    return np.array([row + [PAD_ID] * (width - len(row)) for row in rows], dtype="int32")
 
 
 def translate_texts(
