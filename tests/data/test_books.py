@@ -132,6 +132,27 @@ def test_clear_errors_name_the_file(tmp_path):
         read_paragraph_corpus(only_notes)
 
 
+def test_binary_files_are_refused_by_name(tmp_path):
+    binary = tmp_path / "program.txt"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00 text")
+    with pytest.raises(ValueError, match="program.txt' looks binary"):
+        read_paragraph_corpus(binary)
+    with pytest.raises(ValueError, match="program.tsv' looks binary"):
+        read_paragraph_corpus(write(tmp_path / "program.tsv", "sentence\tlabel\n\x00\t1\n"))
+
+
+def test_a_line_of_a_megabyte_is_one_paragraph_in_a_book_and_a_tsv(tmp_path):
+    # Read, not skipped: a paragraph may be long, and fill-in-the-blank examples take the
+    # first tokens of each. (`csv.reader` used to refuse a TSV field over 128 KiB.)
+    long_line = "word " * 200_000  # 1 MB; the cost is linear (10 MB: ten times as long)
+    tsv = write(tmp_path / "long.tsv", f"sentence\tlabel\nshort one\t1\n{long_line}\t0\n")
+    assert [len(p) for p in read_tsv_column(tsv).paragraphs] == [9, len(long_line) - 1]
+    text = write(tmp_path / "long.txt", f"First.\n\n{long_line}\n")
+    with pytest.warns(UserWarning, match="no Project Gutenberg"):
+        [document] = read_paragraph_corpus(text)
+    assert [len(p) for p in document.paragraphs] == [6, len(long_line) - 1]
+
+
 def test_split_by_paragraph_and_by_document_are_seeded_and_disjoint():
     documents = generated_paragraphs(400, seed=1) + generated_paragraphs(200, seed=2)
     everything = [p for d in documents for p in d.paragraphs]

@@ -3,6 +3,8 @@ no held-out sentence into training."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -36,27 +38,80 @@ def test_reads_rows_and_names_classes_in_numeric_order(tmp_path):
 
 
 def test_skipped_rows_are_counted_with_their_line_numbers(tmp_path, capsys):
-    path = write(tmp_path, "text\tlabel\ngood\t1\nno tab here\n\t0\na\tb\tc\nbad\t0\n\n")
+    path = write(
+        tmp_path, "text\tlabel\ngood\t1\nno tab here\n\t0\na\tb\tc\nbad\t0\nfine\t1\nok\t0\n\n"
+    )
     data = read_labelled_text(path)
-    assert data.texts == ["good", "bad"]
+    assert data.texts == ["good", "bad", "fine", "ok"]
     assert data.skipped_lines == (3, 4, 5)  # the empty last line is not a row
     assert "skipped 3 rows" in capsys.readouterr().out
+
+
+def test_mostly_malformed_rows_are_refused_with_counts_and_line_numbers(tmp_path):
+    # Rows on lines 2, 4 and 7 are good; 3, 5, 6 and 8 are not; line 9 is blank.
+    content = "text,label\tx\ngood\t1\nbad,0\nfine\t0\nok,1\na\tb\tc\nnice\t1\n \t1\n\n"
+    path = write(tmp_path, content)
+    with pytest.raises(ValueError) as error:
+        read_labelled_text(path)
+    assert str(error.value) == (
+        f"'{path}' has mostly malformed rows: 3 rows read, 4 skipped (no tab: 2, more than "
+        "one tab: 1, empty text: 1); first skipped lines 3 (no tab), 5 (no tab), 6 (more than "
+        "one tab), 8 (empty text). Each row after the header must be a text, one tab and a "
+        "label."
+    )
+    # As many good rows as bad ones is not "mostly malformed".
+    data = read_labelled_text(write(tmp_path, content + "fun\t0\n"))
+    assert data.skipped_lines == (3, 5, 6, 8)
+
+
+def test_a_row_of_10_megabytes_is_skipped_and_a_long_row_still_splits(tmp_path, capsys):
+    from zoo.data.labelled_text import MAX_ROW_BYTES
+
+    exactly = ("word " * (MAX_ROW_BYTES // 5))[: MAX_ROW_BYTES - 2]  # + "\t1": the limit
+    rows = ["good\t1", "bad\t0", exactly + "\t1", exactly + "s\t0", "long " * 2_000_000 + "\t1"]
+    data = read_labelled_text(write(tmp_path, "text\tlabel\n" + "\n".join(rows) + "\n"))
+    assert [len(text) for text in data.texts] == [4, 3, MAX_ROW_BYTES - 2]
+    assert data.skipped_lines == (5, 6)
+    assert "skipped 2 rows" in capsys.readouterr().out
+    # A 20,000-word row costs 20,000 runs per row length, not 20,000 ** 2 / 2 runs.
+    split = split_by_sentence(data.texts + ["word word", "word"], 0.0, 0.0)
+    assert split.roots == 3  # "good", "bad" and the long row, which holds the other two
 
 
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("", "no header"),
+        ("", "is empty"),
+        (" \n\r\n", "is empty"),
         ("just text\nmore\n", "no header"),
         ("text\tlabel\nno tab\n", "no `text<TAB>label` row"),
         ("text\tlabel\na\t1\nb\t1\n", "single label"),
         (b"text\tlabel\n\x00\x01\x02", "binary"),
         (b"text\tlabel\nok\t1\ncaf\xe9\t0\n", "line 3"),
+        ("text\tlabel\na\t1\n".encode("utf-16"), "is UTF-16 text; convert it"),
     ],
 )
 def test_unreadable_files_say_what_is_wrong(tmp_path, content, message):
-    with pytest.raises(ValueError, match=message):
-        read_labelled_text(write(tmp_path, content))
+    path = write(tmp_path, content)
+    with pytest.raises(ValueError, match=message) as error:
+        read_labelled_text(path)
+    assert str(error.value).startswith(f"'{path}'")
+
+
+def test_a_nul_byte_after_the_probed_start_costs_only_its_row(tmp_path):
+    path = write(tmp_path, "text\tlabel\n" + "good\t1\nbad\t0\n" * 10_000 + "b\x00d\t0\n")
+    assert path.stat().st_size > 65_536
+    data = read_labelled_text(path)
+    assert len(data.texts) == 20_000
+    assert data.skipped_lines == (20_002,)
+
+
+def test_an_endless_device_is_refused_as_binary():
+    # `/dev/zero` never ends: refusing it shows the check reads only the start.
+    if not Path("/dev/zero").exists():
+        pytest.skip("/dev/zero is absent here")
+    with pytest.raises(ValueError, match="^'/dev/zero' looks binary"):
+        read_labelled_text("/dev/zero")
 
 
 def test_missing_files_directories_and_wrong_class_names(tmp_path):

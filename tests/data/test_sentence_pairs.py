@@ -68,14 +68,16 @@ def test_byte_order_mark_on_first_line_is_dropped(tmp_path, caplog):
 
 def test_warning_lists_only_the_first_line_numbers(tmp_path, caplog):
     path = tmp_path / "pairs.txt"
-    path.write_text("ok\td'accord\n" + "".join(f"bad {i}\n" for i in range(8)), "utf-8")
+    lines = [f"ok {i}\td'accord {i}\n" for i in range(9)] + [f"bad {i}\n" for i in range(8)]
+    path.write_text("".join(lines), "utf-8")
     with caplog.at_level(logging.WARNING):
         corpus = read_sentence_pairs(path)
-    assert [number for number, _ in corpus.skipped] == list(range(2, 10))
+    assert len(corpus) == 9
+    assert [number for number, _ in corpus.skipped] == list(range(10, 18))
     message = caplog.records[0].getMessage()
-    assert "Skipped 8 malformed of 9 lines" in message
-    assert "6 (no tab), ..." in message
-    assert "7 (no tab)" not in message
+    assert "Skipped 8 malformed of 17 lines" in message
+    assert "14 (no tab), ..." in message
+    assert "15 (no tab)" not in message
 
 
 def test_missing_file_says_where_to_get_data(tmp_path):
@@ -90,9 +92,127 @@ def test_directory_is_a_value_error(tmp_path):
 
 def test_file_without_any_pair_is_a_value_error(tmp_path):
     path = tmp_path / "nothing.txt"
-    path.write_bytes(b"no tab\n\xff\xfe\n")
-    with pytest.raises(ValueError, match=r"No `English<TAB>French` pair.*\(1, 'no tab'\)"):
+    path.write_bytes(b"no tab\n\xff\xfe\n\n")
+    with pytest.raises(ValueError) as error:
         read_sentence_pairs(path)
+    assert str(error.value).startswith(
+        f"'{path}' has no `English<TAB>French` pair: 3 lines, 0 pairs, 3 skipped "
+        "(no tab: 1, invalid UTF-8: 1, empty line: 1); "
+        "first malformed lines 1 (no tab), 2 (invalid UTF-8). Check"
+    )
+
+
+# Lines 1, 4 and 8 are pairs; 6 is blank; 2, 3, 5, 7 and 9 are malformed: 5 of 8 non-blank.
+MOSTLY_MALFORMED = (
+    b"Go.\tVa !\n"  # 1
+    b"Go.,Va !\n"  # 2
+    b"Run!,Cours !\n"  # 3
+    b"Hi.\tSalut.\n"  # 4
+    b"Caf\xe9.\tCaf\xc3\xa9.\n"  # 5
+    b"\n"  # 6
+    b"Stop!\t \n"  # 7
+    b"Wait.\tAttends.\n"  # 8
+    b"Hello.,Bonjour.\n"  # 9
+)
+
+
+def test_mostly_malformed_file_is_refused_with_counts_and_line_numbers(tmp_path):
+    path = tmp_path / "mostly_bad.csv"
+    path.write_bytes(MOSTLY_MALFORMED)
+    with pytest.raises(ValueError) as error:
+        read_sentence_pairs(path)
+    message = str(error.value)
+    assert message.startswith(f"'{path}' is mostly not pairs (5 of its 8 non-blank lines")
+    assert (
+        "9 lines, 3 pairs, 6 skipped "
+        "(no tab: 3, invalid UTF-8: 1, empty line: 1, empty French side: 1); "
+        "first malformed lines 2 (no tab), 3 (no tab), 5 (invalid UTF-8), "
+        "7 (empty French side), 9 (no tab)."
+    ) in message
+    assert "max_malformed_share=1.0)` reads its 3 pairs anyway." in message
+
+    corpus = read_sentence_pairs(path, max_malformed_share=1.0)
+    assert corpus.pairs == [("Go.", "Va !"), ("Hi.", "Salut."), ("Wait.", "Attends.")]
+    assert [number for number, _ in corpus.skipped] == [2, 3, 5, 6, 7, 9]
+
+
+@pytest.mark.parametrize(
+    "num_pairs, num_malformed, num_blank, refused",
+    [
+        (2, 2, 0, False),  # exactly half malformed: read
+        (2, 3, 0, True),  # more than half: refused
+        (2, 2, 10, False),  # blank lines do not count as malformed
+        (1, 0, 0, False),  # a one-pair file is a file
+    ],
+)
+def test_malformed_share_rule(tmp_path, num_pairs, num_malformed, num_blank, refused):
+    path = tmp_path / "pairs.txt"
+    lines = ["Go.\tVa !"] * num_pairs + ["no tab"] * num_malformed + [""] * num_blank
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    if refused:
+        with pytest.raises(ValueError, match="is mostly not pairs"):
+            read_sentence_pairs(path)
+    else:
+        assert len(read_sentence_pairs(path)) == num_pairs
+
+
+def test_max_malformed_share_out_of_range_is_a_value_error(tmp_path):
+    with pytest.raises(ValueError, match=r"max_malformed_share.*\[0, 1\]; received 1.5"):
+        read_sentence_pairs(tmp_path / "pairs.txt", max_malformed_share=1.5)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty \\(0 bytes\\)"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00\tnot\ttext\n", "looks binary \\(NUL bytes"),
+        ("Go.\tVa !\n".encode("utf-16"), "is UTF-16 text; convert it.*iconv"),
+    ],
+    ids=["empty", "binary", "utf-16"],
+)
+def test_empty_binary_and_utf16_files_are_refused_by_name(tmp_path, content, message):
+    path = tmp_path / "data.txt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"^'{path}' {message}"):
+        read_sentence_pairs(path)
+
+
+@pytest.mark.parametrize("device", ["/bin/ls", "/dev/zero"])
+def test_a_program_and_an_endless_device_are_refused_as_binary(device):
+    # The report: `--data /bin/ls` read 1 "pair" and died in SentencePiece.
+    # `/dev/zero` never ends: refusing it shows the check reads only the start.
+    if not Path(device).exists():
+        pytest.skip(f"{device} is absent here")
+    with pytest.raises(ValueError, match=f"^'{device}' looks binary"):
+        read_sentence_pairs(device)
+
+
+def test_nul_byte_after_the_probed_start_costs_only_its_line(tmp_path):
+    path = tmp_path / "pairs.txt"
+    good = b"".join(b"Go %d.\tVa %d !\n" % (i, i) for i in range(5000))  # > 64 KiB
+    path.write_bytes(good + b"Run!\tCo\x00urs !\n" + b"Hi.\tSalut.\n")
+    corpus = read_sentence_pairs(path)
+    assert len(good) > 65_536
+    assert len(corpus) == 5001
+    assert corpus.skipped == [(5001, "NUL byte")]
+
+
+def test_a_line_of_10_megabytes_is_skipped_not_read(tmp_path):
+    longest = zoo.data.sentence_pairs.MAX_LINE_BYTES
+    path = tmp_path / "pairs.txt"
+    path.write_bytes(
+        b"Go.\tVa !\n"
+        + b"a" * (longest - 2)
+        + b"\tb\n"  # 2: exactly the limit, read
+        + b"a" * (longest - 1)
+        + b"\tb\n"  # 3: one byte over, skipped
+        + b"word " * 2_000_000
+        + b"\tmot\n"  # 4: 10 MB
+        + b"Hi.\tSalut.\n"
+    )
+    corpus = read_sentence_pairs(path)
+    assert [len(english) for english, _ in corpus.pairs] == [3, longest - 2, 3]
+    assert corpus.skipped == [(3, "longer than 10,000 bytes"), (4, "longer than 10,000 bytes")]
 
 
 @pytest.mark.parametrize(

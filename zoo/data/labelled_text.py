@@ -2,7 +2,9 @@
 
 `read_labelled_text(path)` reads a file with a header line and one `text<TAB>label` row per
 line (GLUE's format; SST-2's `train.tsv` is one), with clear errors for what cannot be read
-and a count, with line numbers, of the rows it skips. Class names come from the labels.
+and a count, with line numbers, of the rows it skips; a file whose rows are mostly malformed
+(more skipped than read) is refused with the counts by reason. Class names come from the
+labels.
 
 `split_by_sentence` makes held-out sets that do not leak. SST-2's training file holds every
 phrase of its sentences, each with its own label: "the film is not good" and "good" are both
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +33,11 @@ GENERATED_SENTIMENT_NAME = "zoo generated reviews"
 # same seed, the sentences that `recipes/fill_mask.py` keeps out of pre-training).
 VALIDATION_SHARE = 0.05
 TEST_SHARE = 0.1
+# Longer rows are skipped (and counted): no review is 100 KB, and `split_by_sentence`'s cost
+# grows with the length of the longest rows.
+MAX_ROW_BYTES = 100_000
+# A file whose first 64 KiB hold a NUL byte is binary.
+_BINARY_PROBE_BYTES = 65_536
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,13 +76,17 @@ def read_labelled_text(
             SST-2's 0/1. By default the labels themselves are the names.
 
     Returns:
-        `LabelledTexts`. Rows without exactly one tab, or with an empty text or label, are
-        skipped; their line numbers are in `skipped_lines` (and a warning says how many).
+        `LabelledTexts`. Rows without exactly one tab, with an empty text or label, a NUL
+        byte or more than `MAX_ROW_BYTES` bytes are skipped; their line numbers are in
+        `skipped_lines` (and a warning says how many). Blank lines are not rows.
 
     Raises:
-        FileNotFoundError, IsADirectoryError, ValueError: a missing file, a directory, a
-        file that is not UTF-8 text, that has no header or no usable row, or whose labels
-        do not match `class_names` — the message names the file and, where it can, the line.
+        FileNotFoundError, IsADirectoryError, ValueError: a missing file, a directory, an
+        empty file, a file that is not UTF-8 text (binary, UTF-16, Latin-1), that has no
+        header or no usable row, whose rows are mostly malformed (more than half of them:
+        the counts by reason and the first line numbers are in the message), or whose
+        labels do not match `class_names` — the message names the file and, where it can,
+        the line.
     """
     path = Path(path)
     if not path.exists():
@@ -87,9 +99,7 @@ def read_labelled_text(
             f"'{path}' is a directory; pass the `text<TAB>label` file itself "
             "(for SST-2: ../shared/data/sst2/train.tsv)."
         )
-    raw = path.read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise ValueError(f"'{path}' looks binary (it holds NUL bytes); expected UTF-8 text.")
+    raw = _read_bytes(path)
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -98,30 +108,37 @@ def read_labelled_text(
             f"'{path}' is not UTF-8 (a bad byte on line {line}); convert it, e.g. "
             f"`iconv -f latin1 -t utf-8 '{path}'`."
         ) from error
-    lines = content.splitlines()
-    if not lines or "\t" not in lines[0]:
+    # Split on newlines only (not `splitlines`, which also splits at U+2028 and form feeds),
+    # so line numbers are the ones an editor shows.
+    lines = [line.removesuffix("\r") for line in content.split("\n")]
+    if "\t" not in lines[0]:
         raise ValueError(
             f"'{path}' has no header line of the form `text<TAB>label` (GLUE's `sentence\\tlabel`)."
         )
     texts, label_text, skipped = [], [], []
     for number, line in enumerate(lines[1:], start=2):
-        parts = line.split("\t")
-        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-            if line.strip():
-                skipped.append(number)
+        if not line.strip():
             continue
-        texts.append(" ".join(parts[0].split()))
-        label_text.append(parts[1].strip())
-    if not texts:
+        reason = _row_problem(line)
+        if reason:
+            skipped.append((number, reason))
+            continue
+        text, label = line.split("\t")
+        texts.append(" ".join(text.split()))
+        label_text.append(label.strip())
+    if not texts or len(skipped) > len(texts):
         raise ValueError(
-            f"'{path}' has no `text<TAB>label` row after its header"
-            + (f" ({len(skipped)} malformed, first on line {skipped[0]})." if skipped else ".")
+            f"'{path}' has "
+            + ("no `text<TAB>label` row after its header" if not texts else "mostly malformed rows")
+            + f": {_describe_rows(len(texts), skipped)}. Each row after the header must be a "
+            "text, one tab and a label."
         )
     if skipped:
-        shown = ", ".join(map(str, skipped[:10])) + (", ..." if len(skipped) > 10 else "")
+        numbers = [number for number, _ in skipped]
+        shown = ", ".join(map(str, numbers[:10])) + (", ..." if len(skipped) > 10 else "")
         print(
-            f"Warning: skipped {len(skipped)} rows of '{path}' without exactly one tab or with "
-            f"an empty side (lines {shown})."
+            f"Warning: skipped {len(skipped)} rows of '{path}' without exactly one tab, with "
+            f"an empty side or too long (lines {shown})."
         )
     distinct = sorted(set(label_text), key=_label_order(label_text))
     if class_names is not None:
@@ -137,7 +154,56 @@ def read_labelled_text(
         raise ValueError(f"'{path}' has a single label {distinct}; a classifier needs two or more.")
     index = {label: i for i, label in enumerate(distinct)}
     labels = np.array([index[label] for label in label_text], dtype=np.int32)
-    return LabelledTexts(texts, labels, names, tuple(skipped))
+    return LabelledTexts(texts, labels, names, tuple(number for number, _ in skipped))
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; an empty or binary file is refused after reading its first 64 KiB
+    only (so `/dev/zero` is refused, not read forever)."""
+    with open(path, "rb") as file:
+        head = file.read(_BINARY_PROBE_BYTES)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ValueError(
+                f"'{path}' is UTF-16 text; convert it to UTF-8, e.g. "
+                f"`iconv -f utf-16 -t utf-8 '{path}' > data.tsv`."
+            )
+        if b"\x00" in head:
+            raise ValueError(f"'{path}' looks binary (it holds NUL bytes); expected UTF-8 text.")
+        raw = head + file.read()
+    if not raw.strip():
+        raise ValueError(
+            f"'{path}' is empty; pass a `text<TAB>label` file with a header line and rows."
+        )
+    return raw
+
+
+def _row_problem(line: str) -> str:
+    """Why a non-blank row cannot be read, or "" when it can."""
+    if len(line.encode("utf-8")) > MAX_ROW_BYTES:
+        return f"longer than {MAX_ROW_BYTES:,} bytes"
+    if "\x00" in line:
+        return "NUL byte"
+    tabs = line.count("\t")
+    if tabs != 1:
+        return "no tab" if tabs == 0 else "more than one tab"
+    text, label = line.split("\t")
+    if not text.strip():
+        return "empty text"
+    if not label.strip():
+        return "empty label"
+    return ""
+
+
+def _describe_rows(num_rows: int, skipped: list[tuple[int, str]]) -> str:
+    """E.g. "2 rows read, 5 skipped (no tab: 4, empty label: 1); first skipped lines 3 (no
+    tab), 4 (no tab), ..."."""
+    text = f"{num_rows:,} rows read, {len(skipped):,} skipped"
+    if not skipped:
+        return text
+    by_reason = Counter(reason for _, reason in skipped).most_common()
+    reasons = ", ".join(f"{reason}: {count:,}" for reason, count in by_reason)
+    first = ", ".join(f"{number} ({reason})" for number, reason in skipped[:5])
+    return f"{text} ({reasons}); first skipped lines {first}" + (", ..." * (len(skipped) > 5))
 
 
 def _label_order(labels):
@@ -149,11 +215,17 @@ def _label_order(labels):
     return str
 
 
-def _spans(words: list[str]):
+def _spans(words: list[str], lengths: Sequence[int], rows: set[str]):
+    """The runs of whole words of `words` that are rows: only runs of a row's length are
+    joined, so a long row costs `len(words) * len(lengths)` runs, not `len(words) ** 2`."""
     n = len(words)
-    for start in range(n):
-        for end in range(start + 1, n + 1):
-            yield " ".join(words[start:end])
+    for length in lengths:
+        if length > n:
+            break
+        for start in range(n - length + 1):
+            span = " ".join(words[start : start + length])
+            if span in rows:
+                yield span
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,6 +264,8 @@ def split_by_sentence(
     if validation_share + test_share >= 1.0:
         raise ValueError("validation_share + test_share must leave rows to train on.")
     words = [text.split() for text in texts]
+    rows = {" ".join(row_words) for row_words in words}
+    lengths = sorted({len(row_words) for row_words in words})
     order = sorted(range(len(texts)), key=lambda i: -len(words[i]))
     covered: set[str] = set()
     roots = []
@@ -199,7 +273,7 @@ def split_by_sentence(
         if " ".join(words[i]) in covered:
             continue
         roots.append(i)
-        covered.update(_spans(words[i]))
+        covered.update(_spans(words[i], lengths, rows))
     roots = np.array(sorted(roots), dtype=np.int64)
     shuffled = np.random.default_rng(seed).permutation(roots)
     n_validation = int(round(len(roots) * validation_share))
@@ -210,7 +284,7 @@ def split_by_sentence(
     in_training_sentences: set[str] = set()
     train_sentences = np.sort(shuffled[n_validation + n_test :])
     for i in train_sentences:
-        in_training_sentences.update(_spans(words[i]))
+        in_training_sentences.update(_spans(words[i], lengths, rows))
     train = np.array(
         [
             i

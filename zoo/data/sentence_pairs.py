@@ -4,6 +4,14 @@ Each line of such a file is `English<TAB>French`, optionally followed by more co
 attribution, in newer releases) that are ignored. Real files carry a few surprises —
 narrow no-break spaces before French punctuation, the odd malformed line — so the reader
 normalises whitespace and skips malformed lines, reporting each one, instead of crashing.
+
+What is refused up front, with an error that names the file: no file, a directory, an empty
+file, a binary file (NUL bytes in its first 64 KiB, or UTF-16), and a file that is mostly not
+pairs — more than half of its non-blank lines malformed, which is what a wrong `--data` (a CSV,
+a program, a text in another format) looks like; the error gives the counts by reason and the
+first bad line numbers. A line of more than 10,000 bytes is skipped as malformed, not read: no
+sentence pair is that long (Tatoeba's longest line is 647 characters), and cutting both sides
+to the model's length would pair sentences that are not translations of each other.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import dataclasses
 import logging
 import os
 import random
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -20,6 +29,14 @@ logger = logging.getLogger(__name__)
 
 # How many skipped line numbers the warning names before it says "...".
 _NUM_REPORTED_LINES = 5
+
+# A file whose first 64 KiB hold a NUL byte is binary (a program, an archive, UTF-16).
+_BINARY_PROBE_BYTES = 65_536
+# Longer lines are skipped as malformed (see the module docstring).
+MAX_LINE_BYTES = 10_000
+# The default share of non-blank lines that may be malformed before a file is refused.
+MAX_MALFORMED_SHARE = 0.5
+_EMPTY_LINE = "empty line"
 
 # Spaces that French typography puts before `!`, `?`, `:` and inside `« »`.
 _NO_BREAK_SPACES = ("\u202f", "\u00a0")
@@ -70,12 +87,16 @@ class SentencePairs:
 
 def _parse_line(raw_line: bytes) -> tuple[str, str] | str:
     """Returns the `(english, french)` pair of one line, or why the line is malformed."""
+    if len(raw_line) > MAX_LINE_BYTES:
+        return f"longer than {MAX_LINE_BYTES:,} bytes"
+    if b"\x00" in raw_line:
+        return "NUL byte"
     try:
         line = raw_line.decode("utf-8")
     except UnicodeDecodeError:
         return "invalid UTF-8"
     if not line.strip():
-        return "empty line"
+        return _EMPTY_LINE
     fields = line.split("\t")
     if len(fields) < 2:
         return "no tab"
@@ -87,23 +108,32 @@ def _parse_line(raw_line: bytes) -> tuple[str, str] | str:
     return english, french
 
 
-def read_sentence_pairs(path: str | os.PathLike) -> SentencePairs:
+def read_sentence_pairs(
+    path: str | os.PathLike, max_malformed_share: float = MAX_MALFORMED_SHARE
+) -> SentencePairs:
     """Reads tab-separated English→French sentence pairs.
 
     The file is read as bytes and decoded line by line, so invalid UTF-8 costs only the
-    line it is on. Columns after the second are ignored. Lines with no tab, an empty side
-    or invalid UTF-8 are skipped, listed in `SentencePairs.skipped` and summarised in one
-    `logging` warning.
+    line it is on. Columns after the second are ignored. Lines with no tab, an empty side,
+    invalid UTF-8, a NUL byte or more than `MAX_LINE_BYTES` bytes are skipped, listed in
+    `SentencePairs.skipped` and summarised in one `logging` warning. Blank lines are listed
+    too, but do not count as malformed.
 
     Args:
         path: the file, e.g. `fra.txt` from https://www.manythings.org/anki/.
+        max_malformed_share: float in `[0, 1]`. The file is refused when more than this
+            share of its non-blank lines is malformed: by default, when the malformed lines
+            outnumber the pairs. `1.0` reads whatever pairs a file has.
 
     Returns:
         A `SentencePairs`.
 
     Raises:
         FileNotFoundError: when there is no file at `path`.
-        ValueError: when `path` is a directory, or no line of the file holds a pair.
+        ValueError: when `path` is a directory, the file is empty or binary, no line holds a
+            pair, or more than `max_malformed_share` of its non-blank lines are malformed;
+            the message names the file, counts the lines by reason and gives the first
+            malformed line numbers.
 
     Example:
 
@@ -112,6 +142,12 @@ def read_sentence_pairs(path: str | os.PathLike) -> SentencePairs:
     corpus.pairs[0]  # ('Go.', 'Va !')
     ```
     """
+    if not 0.0 <= max_malformed_share <= 1.0:
+        raise ValueError(
+            f"`max_malformed_share` must be in [0, 1]; received {max_malformed_share}. "
+            f"Pass the share of non-blank lines that may be malformed (default "
+            f"{MAX_MALFORMED_SHARE})."
+        )
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
@@ -125,10 +161,11 @@ def read_sentence_pairs(path: str | os.PathLike) -> SentencePairs:
             f"'{path}' is a directory; pass the sentence-pair file inside it "
             f"(e.g. '{path / 'fra.txt'}')."
         )
+    data = _read_text_bytes(path)
 
     pairs: list[tuple[str, str]] = []
     skipped: list[tuple[int, str]] = []
-    raw_lines = path.read_bytes().split(b"\n")
+    raw_lines = data.split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()  # The newline that ends the last line starts no new line.
     for line_number, raw_line in enumerate(raw_lines, start=1):
@@ -141,6 +178,27 @@ def read_sentence_pairs(path: str | os.PathLike) -> SentencePairs:
         else:
             pairs.append(parsed)
 
+    malformed = [(number, reason) for number, reason in skipped if reason != _EMPTY_LINE]
+    if not pairs or len(malformed) > max_malformed_share * (len(pairs) + len(malformed)):
+        if pairs:
+            problem = (
+                f"is mostly not pairs ({len(malformed):,} of its "
+                f"{len(pairs) + len(malformed):,} non-blank lines are malformed, more than "
+                f"max_malformed_share={max_malformed_share})"
+            )
+        else:
+            problem = "has no `English<TAB>French` pair"
+        raise ValueError(
+            f"'{path}' {problem}: {_describe_counts(len(raw_lines), len(pairs), skipped)}. "
+            "Check that it is a tab-separated UTF-8 file with English in the first column "
+            "and French in the second"
+            + (
+                "; `read_sentence_pairs(path, max_malformed_share=1.0)` reads its "
+                f"{_plural(len(pairs), 'pair')} anyway."
+                if pairs
+                else "."
+            )
+        )
     if skipped:
         shown = ", ".join(
             f"{number} ({reason})" for number, reason in skipped[:_NUM_REPORTED_LINES]
@@ -155,13 +213,48 @@ def read_sentence_pairs(path: str | os.PathLike) -> SentencePairs:
             shown,
             more,
         )
-    if not pairs:
-        raise ValueError(
-            f"No `English<TAB>French` pair in '{path}' ({len(raw_lines)} lines, "
-            f"first problems: {skipped[:_NUM_REPORTED_LINES]}). Check that it is a "
-            "tab-separated UTF-8 file with English in the first column and French in the second."
-        )
     return SentencePairs(pairs=pairs, skipped=skipped, path=path)
+
+
+def _read_text_bytes(path: Path) -> bytes:
+    """The file's bytes, refusing an empty or binary file before reading all of it (so
+    that `/dev/zero` is refused, not read forever)."""
+    with open(path, "rb") as file:
+        head = file.read(_BINARY_PROBE_BYTES)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ValueError(
+                f"'{path}' is UTF-16 text; convert it to UTF-8, e.g. "
+                f"`iconv -f utf-16 -t utf-8 '{path}' > pairs.txt`."
+            )
+        if b"\x00" in head:
+            raise ValueError(
+                f"'{path}' looks binary (NUL bytes in its first {len(head):,} bytes); pass a "
+                "tab-separated UTF-8 text file of `English<TAB>French` lines."
+            )
+        data = head + file.read()
+    if not data:
+        raise ValueError(f"'{path}' is empty (0 bytes); pass a file of `English<TAB>French` lines.")
+    return data
+
+
+def _describe_counts(num_lines: int, num_pairs: int, skipped: list[tuple[int, str]]) -> str:
+    """E.g. "12 lines, 2 pairs, 10 skipped (no tab: 8, empty line: 2); first malformed lines
+    2 (no tab), 3 (no tab), 5 (no tab), 6 (no tab), 7 (no tab), ..."."""
+    by_reason = Counter(reason for _, reason in skipped).most_common()
+    reasons = ", ".join(f"{reason}: {count:,}" for reason, count in by_reason)
+    text = f"{_plural(num_lines, 'line')}, {_plural(num_pairs, 'pair')}, {len(skipped):,} skipped"
+    if not skipped:
+        return text
+    malformed = [(number, reason) for number, reason in skipped if reason != _EMPTY_LINE]
+    if not malformed:
+        return f"{text} ({reasons})"
+    first = ", ".join(f"{number} ({reason})" for number, reason in malformed[:_NUM_REPORTED_LINES])
+    more = ", ..." if len(malformed) > _NUM_REPORTED_LINES else ""
+    return f"{text} ({reasons}); first malformed lines {first}{more}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 class DataSplits(NamedTuple):
