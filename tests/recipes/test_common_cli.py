@@ -1,0 +1,96 @@
+"""The recipes' command line: an error is one `error:` line and exit status 1, the traceback
+is behind `--debug` or `ZOO_DEBUG=1`."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from recipes.common import run_main
+
+HINT = "(for the traceback, run again with --debug or set ZOO_DEBUG=1)\n"
+
+
+def failing_main(argv):
+    print("Reading the data...")
+    raise ValueError(f"'{argv[1]}' looks binary (it has NUL bytes); pass a UTF-8 text file.")
+
+
+@pytest.fixture(autouse=True)
+def no_debug_variable(monkeypatch):
+    monkeypatch.delenv("ZOO_DEBUG", raising=False)
+
+
+def test_an_error_is_one_line_on_stderr_and_exit_status_1(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(failing_main, ["--data", "/bin/ls"])
+    assert exit_info.value.code == 1
+    out, err = capsys.readouterr()
+    assert out == "Reading the data...\n"
+    assert err == (
+        "error: '/bin/ls' looks binary (it has NUL bytes); pass a UTF-8 text file.\n" + HINT
+    )
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes"])
+def test_zoo_debug_lets_the_exception_through(monkeypatch, capsys, value):
+    monkeypatch.setenv("ZOO_DEBUG", value)
+    with pytest.raises(ValueError, match="looks binary"):
+        run_main(failing_main, ["--data", "/bin/ls"])
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("value", ["0", "", "false"])
+def test_zoo_debug_off_values_keep_the_short_error(monkeypatch, value):
+    monkeypatch.setenv("ZOO_DEBUG", value)
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(failing_main, ["--data", "/bin/ls"])
+    assert exit_info.value.code == 1
+
+
+def test_the_debug_flag_lets_the_exception_through_and_main_never_sees_it():
+    seen = []
+
+    def main(argv):
+        seen.append(argv)
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError, match="bad"):
+        run_main(main, ["--epochs", "2", "--debug", "--seed", "3"])
+    assert seen == [["--epochs", "2", "--seed", "3"]]
+
+
+def test_success_returns_what_main_returns_with_sys_argv_by_default(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["translate.py", "--epochs", "1"])
+    assert run_main(lambda argv: {"argv": argv}) == {"argv": ["--epochs", "1"]}
+
+
+@pytest.mark.parametrize(
+    "error, line",
+    [
+        (FileNotFoundError("No file at 'x.txt'."), "error: No file at 'x.txt'.\n"),
+        (KeyError("vocab_size"), "error: KeyError: 'vocab_size'\n"),
+        (RuntimeError(), "error: RuntimeError\n"),
+    ],
+)
+def test_other_errors_name_their_type(capsys, error, line):
+    def main(argv):
+        raise error
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(main, [])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == line + HINT
+
+
+@pytest.mark.parametrize("exception", [KeyboardInterrupt(), SystemExit(2)])
+def test_interrupts_and_usage_errors_pass_untouched(capsys, exception):
+    def main(argv):
+        raise exception
+
+    with pytest.raises(type(exception)) as raised:
+        run_main(main, [])
+    assert raised.value is exception
+    assert capsys.readouterr().err == ""
