@@ -2,10 +2,10 @@
 
 A recipe defines a `Settings` dataclass that extends `RecipeSettings` with its own fields,
 builds its parser with `recipe_parser` (common flags, then its own, then one flag per field
-of the chosen family's config) and trains with `fit_model` (progress bar, checkpoints,
-resume, time budget, TensorBoard logs — `zoo.training.standard_callbacks`). Its command
-line is `run_main(main)`: an error is one `error: ...` line and exit status 1, the traceback
-is behind `--debug` or `ZOO_DEBUG=1`.
+of the chosen family's config) and trains with `fit_model` (progress bar on a terminal, one
+line per epoch in a log; checkpoints, resume, time budget, TensorBoard logs —
+`zoo.training.standard_callbacks`). Its command line is `run_main(main)`: an error is one
+`error: ...` line and exit status 1, the traceback is behind `--debug` or `ZOO_DEBUG=1`.
 """
 
 from __future__ import annotations
@@ -184,10 +184,13 @@ def start_run(settings: RecipeSettings) -> Path:
 def fit_model(model, settings: RecipeSettings, run_dir: Path, train, validation, **fit_kwargs):
     """`fit()` with zoo's callbacks; returns `{"history", "train_seconds", "train_steps",
     "epochs_run"}`. `epochs` (a keyword), else `settings.epochs`, else ten, or as many as
-    `time_budget` allows; `monitor` (a keyword, default "val_loss") picks `best.keras`."""
+    `time_budget` allows; `monitor` (a keyword, default "val_loss") picks `best.keras`.
+    Progress is a bar on a terminal, one line per epoch otherwise (`fit_verbosity`)."""
     epochs = fit_kwargs.pop("epochs", None) or settings.epochs
     monitor = fit_kwargs.pop("monitor", "val_loss")
     epochs = epochs or (1000 if settings.time_budget else 10)
+    verbose = fit_kwargs.pop("verbose", None)
+    verbose = fit_verbosity() if verbose is None else verbose
     start = time.perf_counter()
     with warnings.catch_warnings():
         # Bucketed datasets have no known length; each epoch simply ends when the data does.
@@ -201,7 +204,7 @@ def fit_model(model, settings: RecipeSettings, run_dir: Path, train, validation,
                 run_dir, time_budget=settings.time_budget, resume=settings.resume, monitor=monitor
             )
             + list(fit_kwargs.pop("callbacks", [])),
-            verbose="auto",
+            verbose=verbose,
             **fit_kwargs,
         )
     return {
@@ -210,6 +213,18 @@ def fit_model(model, settings: RecipeSettings, run_dir: Path, train, validation,
         "train_steps": int(model.optimizer.iterations.numpy()),
         "epochs_run": len(history.history.get("loss", [])),
     }
+
+
+def fit_verbosity(stream=None) -> int:
+    """Keras `fit()`'s `verbose` for output to `stream` (`sys.stdout` by default): 1, the
+    progress bar, on a terminal; 2, one line per epoch, in a pipe or a file, where every
+    redraw of the bar would be kept (megabytes over a long run)."""
+    stream = sys.stdout if stream is None else stream
+    try:
+        is_terminal = stream.isatty()
+    except (AttributeError, ValueError):  # no `isatty`, or a closed stream
+        is_terminal = False
+    return 1 if is_terminal else 2
 
 
 def describe_model(model, settings: RecipeSettings) -> None:

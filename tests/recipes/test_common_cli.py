@@ -1,13 +1,15 @@
 """The recipes' command line: an error is one `error:` line and exit status 1, the traceback
-is behind `--debug` or `ZOO_DEBUG=1`."""
+is behind `--debug` or `ZOO_DEBUG=1`; fit() prints one line per epoch into a log."""
 
 from __future__ import annotations
 
+import io
 import sys
+from types import SimpleNamespace
 
 import pytest
 
-from recipes.common import run_main
+from recipes.common import RecipeSettings, fit_model, fit_verbosity, run_main
 
 HINT = "(for the traceback, run again with --debug or set ZOO_DEBUG=1)\n"
 
@@ -94,3 +96,44 @@ def test_interrupts_and_usage_errors_pass_untouched(capsys, exception):
         run_main(main, [])
     assert raised.value is exception
     assert capsys.readouterr().err == ""
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        if self.tty is None:
+            raise ValueError("I/O operation on closed file.")
+        return self.tty
+
+
+@pytest.mark.parametrize(
+    "stream, verbose",
+    [
+        (_Stream(True), 1),  # a terminal: the progress bar
+        (_Stream(False), 2),  # a pipe or a file: one line per epoch
+        (io.StringIO(), 2),
+        (_Stream(None), 2),  # closed
+        (object(), 2),  # no isatty at all
+    ],
+)
+def test_fit_verbosity(stream, verbose):
+    assert fit_verbosity(stream) == verbose
+
+
+def test_fit_model_prints_one_line_per_epoch_when_stdout_is_not_a_terminal(tmp_path):
+    # Under pytest's capture, stdout is not a terminal.
+    class Model:
+        optimizer = SimpleNamespace(iterations=SimpleNamespace(numpy=lambda: 7))
+
+        def fit(self, train, **kwargs):
+            self.kwargs = kwargs
+            return SimpleNamespace(history={"loss": [2.0, 1.0]})
+
+    model = Model()
+    result = fit_model(model, RecipeSettings(epochs=2), tmp_path, train=[], validation=[])
+    assert model.kwargs["verbose"] == 2
+    assert (result["train_steps"], result["epochs_run"]) == (7, 2)
+    fit_model(model, RecipeSettings(epochs=1), tmp_path, train=[], validation=[], verbose=0)
+    assert model.kwargs["verbose"] == 0  # a caller's choice wins
