@@ -10,18 +10,70 @@ prompt's continuation. This file is also the example of serving a zoo export.
 """
 
 import argparse
+import contextlib
 import json
+import os
+import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import tensorflow as tf
-import tensorflow_text  # noqa: F401  (registers the SentencePiece ops the graph uses)
+# TensorFlow's start-up messages (CUDA drivers not found, CPU instructions, oneDNN) speak to
+# its developers, not to someone who asked for a translation. TF_CPP_MIN_LOG_LEVEL=2 keeps
+# only TensorFlow's errors; the lines it cannot silence (those written before its logging
+# starts, and CUDA's "errors" on a machine without a GPU) are filtered out of stderr while
+# TensorFlow starts and loads the model. A user who sets TF_CPP_MIN_LOG_LEVEL, or
+# ZOO_DEBUG=1, sees everything.
+_DEBUG = os.environ.get("ZOO_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+QUIET_START_UP = not _DEBUG and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+START_UP_NOISE = re.compile(
+    r"All log messages before absl::InitializeLog\(\) is called"
+    r"|cudart_stub\.cc|Could not find cuda drivers|failed call to cuInit"
+    r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered"
+    r"|TF-TRT Warning|cpu_feature_guard\.cc|^To enable the following instructions"
+    r"|oneDNN custom operations are on|precompiled_charsmap is empty"
+)
+
+
+@contextlib.contextmanager
+def quiet_start_up(enabled: bool = QUIET_START_UP):
+    """Drops TensorFlow's start-up noise (`START_UP_NOISE`) from stderr inside the block.
+
+    The C++ libraries write to file descriptor 2 directly, so the descriptor itself goes to a
+    temporary file; when the block ends (or raises), every other line is written back to
+    stderr, in order.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not START_UP_NOISE.search(line)))
+            sys.stderr.flush()
+
+
+with quiet_start_up():
+    import tensorflow as tf  # noqa: E402
+    import tensorflow_text  # noqa: E402, F401  (registers the SentencePiece ops the graph uses)
 
 
 def latest_version(path: Path) -> Path:
     if (path / "saved_model.pb").exists():
         return path
+    if not path.is_dir():
+        raise SystemExit(f"No exported model at {path}; run `make demo` first.")
     versions = sorted((int(p.name), p) for p in path.iterdir() if p.name.isdigit())
     if not versions:
         raise SystemExit(f"No exported version under {path}; run `make demo` first.")
@@ -59,12 +111,13 @@ def main(argv=None):
     if not arguments.sentences:
         parser.error("give English sentences, or --file with one per line")
     start = time.perf_counter()
-    translate = tf.saved_model.load(str(version)).signatures["translate"]
-    out = translate(
-        text=tf.constant(arguments.sentences),
-        beam_width=tf.constant(arguments.beam_width),
-        max_length=tf.constant(arguments.max_length),
-    )
+    with quiet_start_up():
+        translate = tf.saved_model.load(str(version)).signatures["translate"]
+        out = translate(
+            text=tf.constant(arguments.sentences),
+            beam_width=tf.constant(arguments.beam_width),
+            max_length=tf.constant(arguments.max_length),
+        )
     print(
         f"{version} ({card['family']}, trained on {card['data'].get('name')}), loaded and "
         f"run in {time.perf_counter() - start:.1f} s by TensorFlow alone "
@@ -94,17 +147,18 @@ def main(argv=None):
 
 def generate(version: Path, card: dict, arguments) -> None:
     start = time.perf_counter()
-    signature = tf.saved_model.load(str(version)).signatures["generate"]
     prompts = arguments.sentences or [""]
-    out = signature(
-        prompt=tf.constant(prompts),
-        max_new_tokens=tf.constant(arguments.max_new_tokens),
-        temperature=tf.constant(arguments.temperature),
-        top_k=tf.constant(arguments.top_k),
-        top_p=tf.constant(arguments.top_p),
-        seed=tf.constant(arguments.seed),
-        no_repeat_ngram_size=tf.constant(arguments.no_repeat_ngram_size),
-    )
+    with quiet_start_up():
+        signature = tf.saved_model.load(str(version)).signatures["generate"]
+        out = signature(
+            prompt=tf.constant(prompts),
+            max_new_tokens=tf.constant(arguments.max_new_tokens),
+            temperature=tf.constant(arguments.temperature),
+            top_k=tf.constant(arguments.top_k),
+            top_p=tf.constant(arguments.top_p),
+            seed=tf.constant(arguments.seed),
+            no_repeat_ngram_size=tf.constant(arguments.no_repeat_ngram_size),
+        )
     print(
         f"{version} ({card['family']} language model, trained on {card['data'].get('name')}), "
         f"loaded and run in {time.perf_counter() - start:.1f} s by TensorFlow alone:"
@@ -114,4 +168,12 @@ def generate(version: Path, card: dict, arguments) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # As `recipes.common.run_main` (not imported: this file needs TensorFlow alone): an error
+    # is one line and exit status 1; ZOO_DEBUG=1 shows the traceback.
+    try:
+        main()
+    except Exception as error:
+        if _DEBUG:
+            raise
+        print(f"error: {error}\n(for the traceback, set ZOO_DEBUG=1)", file=sys.stderr)
+        raise SystemExit(1) from None
