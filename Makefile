@@ -1,20 +1,43 @@
 # zoo: `make test` (lint + tests, what CI runs) and `make demo` (the main job).
+#
+# Both install the exact versions in constraints.txt, the ones CI last passed with, so a
+# fresh machine next month gets the same TensorFlow, Keras and keras-nlp (pyproject.toml keeps
+# the version ranges, for library users). To move to newer versions: `make lock` rewrites
+# constraints.txt from a fresh virtual environment with the newest versions the ranges
+# allow; then `make clean test` (and `make demo`) on them, and commit constraints.txt if
+# they pass.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CONSTRAINTS := constraints.txt
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: test test-tf test-jax lint demo tour bench clean
+.PHONY: test test-tf test-jax lint demo tour bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+$(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,dev]"
 	touch $(STAMP)
+
+# Rewrites constraints.txt: installs ".[test,dev]" without constraints into a temporary
+# virtual environment and freezes it, setuptools and wheel included (TensorFlow, TensorBoard
+# and astunparse require them), pip and zoo itself left out. The comment lines at the top of
+# constraints.txt are kept; the file is replaced only when the freeze succeeded.
+lock:
+	@set -e; lock_venv=$$(mktemp -d); trap 'rm -rf "$$lock_venv"' EXIT; \
+	$(PYTHON) -m venv "$$lock_venv"; \
+	"$$lock_venv/bin/python" -m pip install --quiet --upgrade pip; \
+	"$$lock_venv/bin/python" -m pip install --quiet -e ".[test,dev]"; \
+	{ grep '^#' $(CONSTRAINTS) || true; "$$lock_venv/bin/python" -m pip freeze --all --exclude-editable \
+		| grep -v '^pip=='; } \
+		> "$$lock_venv/constraints.txt"; \
+	mv "$$lock_venv/constraints.txt" $(CONSTRAINTS); \
+	echo "Wrote $(CONSTRAINTS) ($$(grep -vc '^#' $(CONSTRAINTS)) packages); now run make clean test."
 
 lint: $(STAMP)
 	$(BIN)/ruff check zoo recipes tests benchmarks
