@@ -23,12 +23,14 @@ import keras
 import numpy as np
 
 import zoo
+from recipes import export as exporting
 from recipes.common import (
     RecipeSettings,
     describe_model,
     fit_model,
     parse,
     recipe_parser,
+    run_main,
     start_run,
 )
 from zoo.data import (
@@ -192,31 +194,11 @@ def evaluate(settings: Settings, model, tokenizer, val_ids) -> dict:
     }
 
 
-def export(settings: Settings, model, tokenizer, data_card: dict, metrics: dict):
-    """Export, reload with TensorFlow alone and check it generates what the model does."""
-    import tensorflow as tf
-
-    path = zoo.export(
-        model,
-        tokenizer,
-        settings.out,
-        family=settings.model,
-        data=data_card,
-        metrics=metrics,
-        context_length=settings.sequence_length + 1,
-    )
-    generate = tf.saved_model.load(str(path)).signatures["generate"]
+def export(settings: Settings, model, tokenizer, run_dir: Path, data_card: dict, metrics: dict):
+    """Hand the run to `recipes.export`, which exports its checkpoint, reloads it with
+    TensorFlow alone and checks that it continues the last prompt greedily as the model does
+    in process. Returns the export's result, or `None` where there is no TensorFlow."""
     prompt = settings.prompts[-1]
-    exported = generate(
-        prompt=tf.constant([prompt]),
-        max_new_tokens=tf.constant(60),
-        temperature=tf.constant(0.0),
-        top_k=tf.constant(0),
-        top_p=tf.constant(1.0),
-        seed=tf.constant(0),
-        no_repeat_ngram_size=tf.constant(0),
-    )["text"].numpy()[0]
-    exported = exported.decode("utf-8")
     in_process = generation.generate_texts(
         model,
         tokenizer,
@@ -224,11 +206,31 @@ def export(settings: Settings, model, tokenizer, data_card: dict, metrics: dict)
         max_new_tokens=60,
         temperature=0.0,
         context_length=settings.sequence_length + 1,
-    )[0]
-    print(f"Exported to {path}; greedy from {prompt!r} by TensorFlow alone: {exported!r}")
-    if exported != in_process:
-        print(f"  WARNING: the in-process model continues differently: {in_process!r}")
-    return path, exported == in_process
+    )
+    greedy = dict(
+        prompt=[prompt],
+        max_new_tokens=60,
+        temperature=0.0,
+        top_k=0,
+        top_p=1.0,
+        seed=0,
+        no_repeat_ngram_size=0,
+    )
+    exporting.write_request(
+        run_dir,
+        family=settings.model,
+        out=settings.out,
+        tokenizer=tokenizer,
+        options=dict(context_length=settings.sequence_length + 1),
+        data=data_card,
+        metrics=metrics,
+        checks=[exporting.check("generate", greedy, {"text": in_process})],
+    )
+    result = exporting.hand_off(run_dir, settings.out)
+    if result:
+        exported = result["checks"][0]["outputs"]["text"][0]
+        print(f"Greedy from {prompt!r} by TensorFlow alone: {exported!r}")
+    return result
 
 
 def run(settings: Settings | None = None, **overrides) -> dict:
@@ -247,7 +249,7 @@ def run(settings: Settings | None = None, **overrides) -> dict:
     metrics.pop("samples_during_training")
     metrics["validation_estimate_during_training"] = history.get("val_loss", [])
     start = time.perf_counter()
-    path, agrees = export(settings, model, tokenizer, data_card, metrics)
+    exported = export(settings, model, tokenizer, run_dir, data_card, metrics)
     export_seconds = round(time.perf_counter() - start, 1)
     result = {
         "settings": dataclasses.asdict(settings),
@@ -255,8 +257,8 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         "metrics": metrics,
         "samples": scores["samples"],
         "samples_during_training": figures["samples_during_training"],
-        "export": str(path),
-        "export_agrees_with_model": agrees,
+        "export": exported and exported["export"],
+        "export_agrees_with_model": exported and exported["agrees"],
         "export_seconds": export_seconds,
     }
     (run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
@@ -319,4 +321,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

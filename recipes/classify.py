@@ -26,12 +26,14 @@ import keras
 import numpy as np
 
 import zoo
+from recipes import export as exporting
 from recipes.common import (
     RecipeSettings,
     describe_model,
     fit_model,
     parse,
     recipe_parser,
+    run_main,
     start_run,
 )
 from zoo.data import (
@@ -214,7 +216,9 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, splits)
         callbacks=[clock],
     )
     model.save(run_dir / "checkpoints" / "final.keras")
-    model = _better_of(model, run_dir / "checkpoints" / "best.keras", tokenizer, splits, settings)
+    model, figures["checkpoint"] = _better_of(
+        model, run_dir / "checkpoints" / "best.keras", tokenizer, splits, settings
+    )
     figures["curve"] = clock.points
     figures["learning_rate"] = learning_rate
     return model, figures
@@ -222,15 +226,18 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, splits)
 
 def _better_of(model, best_path: Path, tokenizer, splits, settings: Settings):
     """The final weights or the best epoch's, whichever reads the validation sentences
-    better: a time budget can stop an epoch before its validation."""
+    better: a time budget can stop an epoch before its validation. Returns `(model, the
+    checkpoint's file name in the run's checkpoints/)`."""
     if not best_path.is_file():
-        return model
+        return model, "final.keras"
     best = keras.saving.load_model(best_path, compile=False)
     scores = [
         classification.evaluate(m, tokenizer, splits["validation"], max_length=settings.max_length)
         for m in (model, best)
     ]
-    return best if scores[1]["accuracy"] >= scores[0]["accuracy"] else model
+    if scores[1]["accuracy"] >= scores[0]["accuracy"]:
+        return best, best_path.name
+    return model, "final.keras"
 
 
 def _family(model) -> str:
@@ -261,43 +268,38 @@ def evaluate(settings: Settings, model, tokenizer, splits) -> dict:
     return scores
 
 
-def export(settings: Settings, model, tokenizer, data_card: dict, metrics: dict, class_names):
-    """Export, reload with TensorFlow alone and check it agrees with the model in process."""
-    import tensorflow as tf
-
-    path = zoo.export(
-        model,
-        tokenizer,
-        settings.out,
-        family=settings.model,
-        data=data_card,
-        metrics=metrics,
-        class_names=class_names,
-        max_length=settings.max_length,
-    )
-    print(f"Exported to {path}")
-    loaded = tf.saved_model.load(str(path))
-    outputs = loaded.signatures["classify"](text=tf.constant(SAMPLES))
-    expected = classification.classify_texts(
+def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metrics, class_names):
+    """Hand the run to `recipes.export`, which exports the chosen checkpoint, reloads it
+    with TensorFlow alone and checks its labels and probabilities for `SAMPLES` against the
+    model's in process. Returns the export's result, or `None` where there is no TensorFlow."""
+    probabilities = classification.classify_texts(
         model, tokenizer, SAMPLES, max_length=settings.max_length
     )
-    exported = outputs["probabilities"].numpy()
-    if not np.allclose(exported, expected, atol=1e-4):
-        raise RuntimeError(
-            f"The export at {path} disagrees with the model in process (largest difference "
-            f"{np.abs(exported - expected).max():.2e}); this is a bug in zoo, please report it."
-        )
-    samples = {}
-    for text, label, probabilities in zip(
-        SAMPLES, outputs["label"].numpy(), outputs["probabilities"].numpy()
-    ):
-        samples[text] = {
-            "label": label.decode(),
-            "probabilities": [round(float(p), 4) for p in probabilities],
-        }
-        shown = ", ".join(f"{p:.3f}" for p in probabilities)
-        print(f"  {text!r} -> {label.decode()} [{shown}]")
-    return path, samples
+    labels = [class_names[int(i)] for i in np.argmax(probabilities, axis=-1)]
+    exporting.write_request(
+        run_dir,
+        family=settings.model,
+        out=settings.out,
+        tokenizer=tokenizer,
+        checkpoint=f"checkpoints/{metrics['checkpoint']}",
+        options=dict(class_names=list(class_names), max_length=settings.max_length),
+        data=data_card,
+        metrics=metrics,
+        checks=[
+            exporting.check(
+                "classify",
+                {"text": SAMPLES},
+                {"label": labels, "probabilities": probabilities},
+                atol=1e-3,
+            )
+        ],
+    )
+    result = exporting.hand_off(run_dir, settings.out)
+    if result:
+        outputs = result["checks"][0]["outputs"]
+        for text, label, row in zip(SAMPLES, outputs["label"], outputs["probabilities"]):
+            print(f"  {text!r} -> {label} [{', '.join(f'{p:.3f}' for p in row)}]")
+    return result
 
 
 def run(settings: Settings | None = None, **overrides) -> dict:
@@ -317,15 +319,21 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         **{k: v for k, v in figures.items() if k not in ("history", "curve")},
     }
     class_names = splits["train"].class_names
-    path, samples = export(settings, model, tokenizer, data_card, metrics, class_names)
+    exported = export(settings, model, tokenizer, run_dir, data_card, metrics, class_names)
+    outputs = exported["checks"][0]["outputs"] if exported else None
     result = {
         "settings": dataclasses.asdict(settings),
         "overrides": overrides,
         "metrics": metrics,
         "scores": scores,
         "curve": figures["curve"],
-        "export": str(path),
-        "samples": samples,
+        "export": exported and exported["export"],
+        "export_agrees_with_model": exported and exported["agrees"],
+        "samples": outputs
+        and {
+            text: {"label": label, "probabilities": [round(p, 4) for p in row]}
+            for text, label, row in zip(SAMPLES, outputs["label"], outputs["probabilities"])
+        },
     }
     (run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return result
@@ -395,4 +403,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

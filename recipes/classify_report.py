@@ -11,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from recipes.common import run_main
 from zoo.analysis.accuracy_curves import plot_accuracy_curves
 
 
@@ -62,4 +63,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

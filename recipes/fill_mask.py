@@ -27,12 +27,14 @@ from pathlib import Path
 import keras
 
 import zoo
+from recipes import export as exporting
 from recipes.common import (
     RecipeSettings,
     describe_model,
     fit_model,
     parse,
     recipe_parser,
+    run_main,
     start_run,
 )
 from zoo.data import SubwordTokenizer, read_labelled_text, split_by_sentence
@@ -238,26 +240,28 @@ def evaluate(settings: Settings, model, tokenizer, validation) -> dict:
     return {"validation": scores, "fills": fills}
 
 
-def export(settings: Settings, model, tokenizer, data_card: dict, metrics: dict, fills: dict):
-    """Export, reload with TensorFlow alone and check it fills the blanks as the model does."""
-    import tensorflow as tf
-
-    path = zoo.export(
-        model,
-        tokenizer,
-        settings.out,
+def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metrics, fills):
+    """Hand the run to `recipes.export`, which exports its checkpoint, reloads it with
+    TensorFlow alone and checks that it offers the fills the model offers in process.
+    Returns the export's result, or `None` where there is no TensorFlow."""
+    expected = [[c["id"] for c in candidates] for candidates in fills.values()]
+    exporting.write_request(
+        run_dir,
         family=settings.model,
+        out=settings.out,
+        tokenizer=tokenizer,
+        options=dict(max_length=settings.sequence_length),
         data=data_card,
         metrics=metrics,
-        max_length=settings.sequence_length,
+        checks=[
+            exporting.check(
+                "fill_mask",
+                {"text": list(fills), "top_k": settings.top_k},
+                {"token_ids": expected},
+            )
+        ],
     )
-    fill_mask = tf.saved_model.load(str(path)).signatures["fill_mask"]
-    out = fill_mask(text=tf.constant(list(fills)), top_k=tf.constant(settings.top_k))
-    exported = out["token_ids"].numpy().tolist()
-    expected = [[c["id"] for c in candidates] for candidates in fills.values()]
-    agrees = exported == expected
-    print(f"Exported to {path}; reloaded, its fills {'agree' if agrees else 'DIFFER'}.")
-    return path, agrees
+    return exporting.hand_off(run_dir, settings.out)
 
 
 def run(settings: Settings | None = None, **overrides) -> dict:
@@ -285,7 +289,7 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         },
     }
     start = time.perf_counter()
-    path, agrees = export(settings, model, tokenizer, data_card, metrics, scores["fills"])
+    exported = export(settings, model, tokenizer, run_dir, data_card, metrics, scores["fills"])
     result = {
         "settings": dataclasses.asdict(settings),
         "overrides": overrides,
@@ -294,8 +298,8 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         "fills": scores["fills"],
         "checkpoint": str(run_dir / "checkpoints" / "final.keras"),
         "tokenizer": str(tokenizer.proto_path),
-        "export": str(path),
-        "export_agrees_with_model": agrees,
+        "export": exported and exported["export"],
+        "export_agrees_with_model": exported and exported["agrees"],
         "export_seconds": round(time.perf_counter() - start, 1),
     }
     (run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
@@ -368,4 +372,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -20,6 +20,7 @@ import dataclasses
 import os
 import time
 
+from recipes.common import run_main
 from zoo.analysis import gradient_experiment, long_range_claims, long_range_plot, plots
 from zoo.analysis.long_range_report import (
     load_results,
@@ -183,4 +184,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

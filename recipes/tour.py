@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 import zoo
+from recipes.common import run_main
 from zoo.data.toy_tasks import loss_for, task_data
 
 PRESETS_TO_COUNT = ("tiny", "small", "base")
@@ -73,4 +74,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

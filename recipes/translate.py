@@ -19,12 +19,14 @@ import keras
 import numpy as np
 
 import zoo
+from recipes import export as exporting
 from recipes.common import (
     RecipeSettings,
     describe_model,
     fit_model,
     parse,
     recipe_parser,
+    run_main,
     start_run,
 )
 from zoo.analysis.attention_heatmap import save_attention_heatmap
@@ -192,27 +194,34 @@ def evaluate(settings: Settings, model, tokenizer, test_pairs, run_dir: Path) ->
     return {**result, "english": english}
 
 
-def export(settings: Settings, model, tokenizer, data_card: dict, metrics: dict, english):
-    """Export, reload with TensorFlow alone, translate the samples and time a batch."""
-    path = zoo.export(
-        model,
-        tokenizer,
-        settings.out,
-        family=settings.model,
-        data=data_card,
-        metrics=metrics,
+def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metrics, english):
+    """Write the run's export request (with what the model answers in process for the
+    samples) and hand it to `recipes.export`: the model is exported from its checkpoint,
+    reloaded with TensorFlow alone, checked against those answers and timed on a batch of
+    64 held-out sentences. Returns the export's result, or `None` without TensorFlow."""
+    options = dict(
         max_source_length=settings.max_length,
         length_penalty=settings.length_penalty,
         no_repeat_ngram_size=settings.no_repeat_ngram_size,
     )
-    print(f"Exported to {path}")
-    translations, rate = translation.time_exported(
-        path, SAMPLES, english, beam_width=settings.beam_width, max_length=settings.max_length
+    call = dict(beam_width=settings.beam_width, max_length=settings.max_length)
+    expected = translation.translate_batch(model, tokenizer, SAMPLES, **call, **options)
+    exporting.write_request(
+        run_dir,
+        family=settings.model,
+        out=settings.out,
+        tokenizer=tokenizer,
+        options=options,
+        data=data_card,
+        metrics=metrics,
+        checks=[exporting.check("translate", {"text": SAMPLES, **call}, expected)],
+        timing={"signature": "translate", "inputs": {"text": list(english)[:64], **call}},
     )
-    print(f"Reloaded with TensorFlow alone: {rate:.0f} held-out sentences/s at batch 64.")
-    for source, french in zip(SAMPLES, translations):
-        print(f"  {source} -> {french}")
-    return path, dict(zip(SAMPLES, translations)), rate
+    result = exporting.hand_off(run_dir, settings.out)
+    if result:
+        for source, french in zip(SAMPLES, result["checks"][0]["outputs"]["translation"]):
+            print(f"  {source} -> {french}")
+    return result
 
 
 def decoding(settings: Settings) -> dict:
@@ -239,15 +248,21 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         "beam_width": settings.beam_width,
         **{k: v for k, v in figures.items() if k != "history"},
     }
-    path, samples, rate = export(settings, model, tokenizer, data_card, metrics, english)
-    metrics["export_sentences_per_second_batch_64"] = round(rate, 1)
+    exported = export(settings, model, tokenizer, run_dir, data_card, metrics, english)
+    if exported:
+        rate = exported["timing"]["items_per_second"]
+        metrics["export_sentences_per_second_batch_64"] = rate
+        translations = exported["checks"][0]["outputs"]["translation"]
+    else:  # no TensorFlow here: the samples as the model translates them in process
+        translations = translation.translate_texts(model, tokenizer, SAMPLES, **decoding(settings))
     result = {
         "settings": dataclasses.asdict(settings),
         "overrides": overrides,
         "metrics": metrics,
-        "export": str(path),
+        "export": exported and exported["export"],
+        "export_agrees_with_model": exported and exported["agrees"],
         "heatmap": heatmap,
-        "samples": samples,
+        "samples": dict(zip(SAMPLES, translations)),
     }
     (run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return result
@@ -356,4 +371,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

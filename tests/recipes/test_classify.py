@@ -58,6 +58,7 @@ def test_recipe_trains_scores_exports_and_keeps_its_tokenizer(tmp_path):
     assert card["decoding"]["class_names"] == ["negative", "positive"]
     assert card["metrics"]["test_accuracy"] == metrics["test_accuracy"]
     assert set(result["samples"]) == set(classify.SAMPLES)
+    assert result["export_agrees_with_model"]  # reloaded with TensorFlow alone
     saved = json.loads((tmp_path / "scratch" / "run" / "results.json").read_text())
     assert saved["metrics"] == metrics
     # --resume keeps the run's tokenizer (the ids its checkpoints were trained on).

@@ -52,5 +52,7 @@ def test_recipe_trains_evaluates_exports_and_reloads(tmp_path):
     assert card["data"]["licence"]
     assert (tmp_path / "run" / "attention_the_ball_is_red.png").stat().st_size > 1000
     assert set(result["samples"]) == set(translate.SAMPLES)
+    assert result["export_agrees_with_model"]  # reloaded with TensorFlow alone
+    assert metrics["export_sentences_per_second_batch_64"] > 0
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["metrics"] == metrics

@@ -18,58 +18,29 @@ target_ids          target + [end]         (B, L)   what the decoder must predic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 import tensorflow as tf
 
+from zoo.data.buckets import (
+    TokenizerLike,
+    check_tokenizer,
+    default_bucket_boundaries,
+    pad_batch,
+    translation_buckets,
+    translation_ids,
+)
 from zoo.data.tokenizers import ids_to_ragged
-from zoo.special_ids import PAD_ID
 
-
-class TokenizerLike(Protocol):
-    """What the pipelines need of a tokenizer; `SubwordTokenizer` is one."""
-
-    pad_id: int
-    start_id: int
-    end_id: int
-
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Text → ids, without start or end ids."""
-        ...
-
-
-def default_bucket_boundaries(max_length: int) -> tuple[int, ...]:
-    """Padded lengths 8, 12, 16, 24, 32, 48, 64, ... below `max_length`, then `max_length`.
-
-    Each boundary is at most 1.5 times the one before, so a batch is at most a third
-    padding beyond the padding its own lengths need.
-
-    >>> default_bucket_boundaries(64)
-    (8, 12, 16, 24, 32, 48, 64)
-    >>> default_bucket_boundaries(50)
-    (8, 12, 16, 24, 32, 48, 50)
-    """
-    boundaries = []
-    boundary = 8
-    while boundary < max_length:
-        boundaries.append(boundary)
-        boundary = boundary * 3 // 2 if boundary & (boundary - 1) == 0 else boundary * 4 // 3
-    return (*boundaries, max_length)
-
-
-def _check_tokenizer(tokenizer: TokenizerLike, name: str) -> None:
-    if getattr(tokenizer, "pad_id", None) != PAD_ID:
-        raise ValueError(
-            f"`{name}` must use id 0 for padding (zoo's models and losses assume it); its "
-            f"pad_id is {getattr(tokenizer, 'pad_id', None)!r}. Use `SubwordTokenizer`."
-        )
-    for attribute in ("start_id", "end_id", "encode"):
-        if not hasattr(tokenizer, attribute):
-            raise TypeError(
-                f"`{name}` has no `{attribute}`; pass a `zoo.data.SubwordTokenizer` "
-                "(or an object with `encode`, `pad_id`, `start_id` and `end_id`)."
-            )
+__all__ = [
+    "TokenizerLike",
+    "classification_ids",
+    "default_bucket_boundaries",
+    "make_classification_dataset",
+    "make_lm_dataset",
+    "make_translation_dataset",
+    "pad_batch",
+]
 
 
 def make_translation_dataset(
@@ -120,41 +91,17 @@ def make_translation_dataset(
     model.fit(dataset, epochs=10)
     ```
     """
-    if (batch_size is None) == (tokens_per_batch is None):
-        raise ValueError(
-            "Pass exactly one of `batch_size` (sentences per batch) and `tokens_per_batch`; "
-            f"received batch_size={batch_size}, tokens_per_batch={tokens_per_batch}. To batch "
-            "by tokens, pass batch_size=None."
-        )
-    if max_length < 2:
-        raise ValueError(
-            f"`max_length` must be at least 2 (a start or end id and one token); received "
-            f"max_length={max_length}."
-        )
-    if bucket_boundaries is None:
-        bucket_boundaries = default_bucket_boundaries(max_length)
-    bucket_boundaries = tuple(int(boundary) for boundary in bucket_boundaries)
-    if list(bucket_boundaries) != sorted(set(bucket_boundaries)) or bucket_boundaries[0] < 1:
-        raise ValueError(
-            f"`bucket_boundaries` must be positive and strictly increasing; received "
-            f"{bucket_boundaries}."
-        )
-    if bucket_boundaries[-1] != max_length:
-        raise ValueError(
-            f"The last bucket boundary must equal max_length={max_length} so that every "
-            f"sequence fits a bucket; received bucket_boundaries={bucket_boundaries}. Append "
-            f"{max_length}, or leave bucket_boundaries out."
-        )
-    if not pairs:
-        raise ValueError("`pairs` is empty; pass at least one (source, target) pair.")
+    bucket_boundaries, bucket_batch_sizes = translation_buckets(
+        pairs,
+        tokenizer,
+        target_tokenizer,
+        batch_size=batch_size,
+        tokens_per_batch=tokens_per_batch,
+        max_length=max_length,
+        bucket_boundaries=bucket_boundaries,
+    )
     target_tokenizer = target_tokenizer or tokenizer
-    _check_tokenizer(tokenizer, "tokenizer")
-    _check_tokenizer(target_tokenizer, "target_tokenizer")
-
-    sources = [source for source, _ in pairs]
-    targets = [target for _, target in pairs]
-    source_ids = [ids[:max_length] for ids in tokenizer.encode(sources)]
-    target_ids = [ids[: max_length - 1] for ids in target_tokenizer.encode(targets)]
+    source_ids, target_ids = translation_ids(pairs, tokenizer, target_tokenizer, max_length)
     dataset = tf.data.Dataset.from_tensor_slices(
         (ids_to_ragged(source_ids), ids_to_ragged(target_ids))
     )
@@ -179,11 +126,6 @@ def make_translation_dataset(
             tf.shape(inputs["encoder_token_ids"])[0], tf.shape(inputs["decoder_token_ids"])[0]
         )
 
-    if batch_size is not None:
-        bucket_batch_sizes = [batch_size] * (len(bucket_boundaries) + 1)
-    else:
-        bucket_batch_sizes = [max(1, tokens_per_batch // b) for b in bucket_boundaries]
-        bucket_batch_sizes.append(bucket_batch_sizes[-1])  # Never used: nothing is longer.
     # tf.data's buckets are [0, b1), [b1, b2), ..., and pad to `b - 1`; ours are (b_{i-1}, b_i]
     # and pad to `b_i`, so shift by one.
     dataset = dataset.bucket_by_sequence_length(
@@ -236,7 +178,7 @@ def make_lm_dataset(
         )
     if not texts:
         raise ValueError("`texts` is empty; pass at least one text.")
-    _check_tokenizer(tokenizer, "tokenizer")
+    check_tokenizer(tokenizer, "tokenizer")
     token_ids = np.full((len(texts), sequence_length + 1), tokenizer.pad_id, dtype=np.int32)
     for row, ids in enumerate(tokenizer.encode(list(texts))):
         ids = [tokenizer.start_id, *ids, tokenizer.end_id][: sequence_length + 1]
@@ -254,7 +196,7 @@ def classification_ids(texts: Sequence[str], tokenizer: TokenizerLike, max_lengt
     start id (BERT's `[CLS]` position) means an empty text is still one real token."""
     if max_length < 1:
         raise ValueError(f"`max_length` must be positive; received max_length={max_length}.")
-    _check_tokenizer(tokenizer, "tokenizer")
+    check_tokenizer(tokenizer, "tokenizer")
     return [[tokenizer.start_id, *ids][:max_length] for ids in tokenizer.encode(list(texts))]
 
 
@@ -312,10 +254,3 @@ def make_classification_dataset(
         pad_to_bucket_boundary=True,
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
-
-
-def pad_batch(rows: Sequence[Sequence[int]], max_length: int | None = None) -> np.ndarray:
-    """Right-pad id lists with the padding id into an int32 array; at least one column."""
-    rows = [list(row)[:max_length] if max_length else list(row) for row in rows]
-    width = max(1, max((len(row) for row in rows), default=0))
-    return np.array([row + [PAD_ID] * (width - len(row)) for row in rows], dtype="int32")

@@ -11,6 +11,10 @@ when trained with `mask_token=True`). Training
 uses byte fallback, so no character ever becomes unknown (emoji are spelt in UTF-8
 bytes), and no normalisation, so `detokenize(tokenize(text)) == text` for text with
 single spaces and no spaces at the ends (what `normalize_text` gives). Case is kept.
+
+`encode`, `decode`, `train`, `load` and `save` need only `sentencepiece`: a machine without
+TensorFlow (the GPU machine, on JAX) prepares its data with them. `tokenize`, `detokenize`
+and `keras_tokenizer` (graph ops) import TensorFlow and keras-nlp when first used.
 """
 
 from __future__ import annotations
@@ -21,10 +25,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import keras_nlp
 import numpy as np
 import sentencepiece
-import tensorflow as tf
 
 from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 
@@ -84,11 +86,13 @@ def _train_proto(
     return model_writer.getvalue()
 
 
-def ids_to_ragged(token_ids: Sequence[Sequence[int]]) -> tf.RaggedTensor:
+def ids_to_ragged(token_ids: Sequence[Sequence[int]]):
     """Python lists of ids → an int32 `tf.RaggedTensor` of shape `(batch, None)`.
 
     Much faster than `tf.ragged.constant` on large corpora.
     """
+    import tensorflow as tf
+
     row_lengths = np.fromiter((len(ids) for ids in token_ids), dtype=np.int64, count=len(token_ids))
     flat_ids = np.fromiter(
         (token_id for ids in token_ids for token_id in ids), dtype=np.int32, count=row_lengths.sum()
@@ -153,7 +157,17 @@ class SubwordTokenizer:
                 "(0 is padding everywhere). Train it with `SubwordTokenizer.train`, or pass "
                 "pad_id=0, unk_id=1, bos_id=2, eos_id=3 to the SentencePiece trainer."
             )
-        self.keras_tokenizer = keras_nlp.tokenizers.SentencePieceTokenizer(proto=proto)
+        self._keras_tokenizer = None
+
+    @property
+    def keras_tokenizer(self):
+        """The `keras_nlp.tokenizers.SentencePieceTokenizer` of this model (made on first
+        use: it needs TensorFlow and keras-nlp)."""
+        if self._keras_tokenizer is None:
+            import keras_nlp
+
+            self._keras_tokenizer = keras_nlp.tokenizers.SentencePieceTokenizer(proto=self.proto)
+        return self._keras_tokenizer
 
     @classmethod
     def train(
@@ -240,6 +254,8 @@ class SubwordTokenizer:
         fails with "Resource .../SentencepieceOp/... does not exist". So, when tracing,
         re-run the op eagerly; while the kernel is alive, this finds it in the cache.
         """
+        import tensorflow as tf
+
         if not tf.executing_eagerly():
             with tf.init_scope():
                 self.keras_tokenizer.set_proto(self.proto)
@@ -254,13 +270,13 @@ class SubwordTokenizer:
 
     @property
     def vocabulary_size(self) -> int:
-        return self.keras_tokenizer.vocabulary_size()
+        return self._processor.get_piece_size()
 
     def get_vocabulary(self) -> list[str]:
         """The pieces, indexed by id."""
-        return self.keras_tokenizer.get_vocabulary()
+        return [self._processor.id_to_piece(i) for i in range(self.vocabulary_size)]
 
-    def tokenize(self, inputs: str | Sequence[str] | tf.Tensor) -> tf.Tensor | tf.RaggedTensor:
+    def tokenize(self, inputs):
         """Text → ids, without start or end ids.
 
         Args:
@@ -270,6 +286,8 @@ class SubwordTokenizer:
             An int32 `tf.Tensor` of shape `(length,)` for one string, an int32
             `tf.RaggedTensor` of shape `(batch, None)` for a batch.
         """
+        import tensorflow as tf
+
         self._refresh_graph_resource()
         token_ids = self.keras_tokenizer.tokenize(inputs)
         # Eagerly keras-nlp answers with Python lists (its pure Python path); inside
@@ -280,7 +298,7 @@ class SubwordTokenizer:
             return tf.constant(token_ids, dtype=tf.int32)
         return token_ids
 
-    def detokenize(self, token_ids) -> tf.Tensor:
+    def detokenize(self, token_ids):
         """Ids → text. Padding, start and end ids decode to nothing.
 
         Args:
@@ -290,6 +308,8 @@ class SubwordTokenizer:
         Returns:
             A string `tf.Tensor`: a scalar for one sequence, shape `(batch,)` for a batch.
         """
+        import tensorflow as tf
+
         self._refresh_graph_resource()
         text = self.keras_tokenizer.detokenize(token_ids)
         if isinstance(text, (str, list)):
@@ -302,9 +322,9 @@ class SubwordTokenizer:
 
     def decode(self, token_ids: Sequence[Sequence[int]] | np.ndarray) -> list[str]:
         """Ids → text as Python strings. Padding, start and end ids decode to nothing."""
-        if isinstance(token_ids, tf.RaggedTensor):
+        if hasattr(token_ids, "to_list"):  # a tf.RaggedTensor
             token_ids = token_ids.to_list()
-        elif isinstance(token_ids, (np.ndarray, tf.Tensor)):
+        elif not isinstance(token_ids, (list, tuple)):  # numpy, TensorFlow or JAX arrays
             token_ids = np.asarray(token_ids).tolist()
         return self._processor.decode([list(map(int, ids)) for ids in token_ids])
 

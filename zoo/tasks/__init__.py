@@ -10,10 +10,11 @@
 Each supplies its text -> `tf.data` pipeline, its compile defaults, its in-process
 prediction on text and its export signatures; `get_task(model)` finds a model's task, and
 `zoo.export(model, tokenizer, directory, ...)` is `get_task(model).export(...)`.
-Importing this package needs TensorFlow (the pipelines and exports are TensorFlow's).
+The built-in tasks are imported (and registered) when a task is first looked up: most need
+TensorFlow, and `zoo.tasks.translate` is also used without it (training on JAX where there is
+no TensorFlow, `recipes.translate`).
 """
 
-from zoo.tasks import classify, fill_mask, generate, translate  # noqa: F401  (registers the tasks)
 from zoo.tasks.base import Task, get_task, list_task_products, register_task
 
 __all__ = ["Task", "get_task", "list_task_products", "register_task"]

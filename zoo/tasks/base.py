@@ -9,13 +9,20 @@ signatures its SavedModel offers. Recipes and `zoo.export` look a task up by the
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 from pathlib import Path
 
 from zoo.export.archive import Endpoint, require_tensorflow_backend, write_version
-from zoo.export.text_graph import graph_text_tokenizer
 
 _TASKS: dict[str, Task] = {}
+# Imported (so registered) on the first look-up: most need TensorFlow.
+BUILT_IN = (
+    "zoo.tasks.classify",
+    "zoo.tasks.fill_mask",
+    "zoo.tasks.generate",
+    "zoo.tasks.translate",
+)
 
 
 class Task:
@@ -53,6 +60,8 @@ class Task:
     ) -> Path:
         """Write `directory/<version>/` with this task's endpoints; see `zoo.export`."""
         require_tensorflow_backend()
+        from zoo.export.text_graph import graph_text_tokenizer
+
         text_graph = graph_text_tokenizer(tokenizer)
         return write_version(
             model,
@@ -79,6 +88,7 @@ def register_task(task: Task) -> Task:
 
 def get_task(model_or_task) -> Task:
     """The task of a zoo model (by its `config.task`), or of a registry task name."""
+    _import_built_in()
     if isinstance(model_or_task, str):
         model_task = model_or_task
     else:
@@ -104,4 +114,10 @@ def get_task(model_or_task) -> Task:
 
 def list_task_products() -> dict[str, str]:
     """`{model task: product name}` of every registered task."""
+    _import_built_in()
     return {model_task: task.name for model_task, task in sorted(_TASKS.items())}
+
+
+def _import_built_in() -> None:
+    for module in BUILT_IN:
+        importlib.import_module(module)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import keras
 import numpy as np
-import tensorflow as tf
 
-from zoo.data import SubwordTokenizer, make_translation_dataset, pad_batch
+from zoo.data import SubwordTokenizer, pad_batch
 from zoo.decoding import beam_search
 from zoo.decoding.compiled import compiled_decoder
 from zoo.export.archive import Endpoint
@@ -55,9 +55,19 @@ def with_informal_sources(pairs, share: float, seed: int = 0):
 
 
 def make_datasets(splits: dict, tokenizer, *, tokens_per_batch: int, max_length: int, seed=0):
-    """`{name: pairs}` -> `{name: dataset}` of token-bucketed batches; only "train" shuffles."""
+    """`{name: pairs}` -> `{name: batches}`, token-bucketed; only "train" shuffles.
+
+    On TensorFlow, `tf.data` datasets (`zoo.data.make_translation_dataset`); on other
+    backends the same batches as numpy (`zoo.data.numpy_batches.TranslationBatches`), which
+    need no TensorFlow, with each bucket's last, smaller training batch dropped: under
+    `jax.jit` every new shape compiles the step again."""
+    tensorflow = keras.config.backend() == "tensorflow"
+    if tensorflow:
+        from zoo.data import make_translation_dataset as batches
+    else:
+        from zoo.data.numpy_batches import TranslationBatches as batches
     return {
-        name: make_translation_dataset(
+        name: batches(
             pairs,
             tokenizer,
             batch_size=None,
@@ -65,6 +75,7 @@ def make_datasets(splits: dict, tokenizer, *, tokens_per_batch: int, max_length:
             max_length=max_length,
             shuffle=name == "train",
             seed=seed,
+            drop_remainder=name == "train" and not tensorflow,
         )
         for name, pairs in splits.items()
     }
@@ -123,6 +134,49 @@ def translate_texts(
     return outputs
 
 
+def source_ids(tokenizer, texts: Sequence[str], max_source_length: int = 128) -> np.ndarray:
+    """The `translate` signature's input in process: each text stripped, tokenized, cut to
+    `max_source_length` ids and right-padded (at least one column); an empty text becomes
+    the end id alone, so that attention has a key."""
+    rows = [ids or [tokenizer.end_id] for ids in tokenizer.encode([t.strip() for t in texts])]
+    return pad_batch(rows, max_source_length)
+
+
+def translate_batch(
+    model,
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    beam_width: int = 4,
+    length_penalty: float = 0.6,
+    max_length: int = 64,
+    max_source_length: int = 128,
+    no_repeat_ngram_size: int = 0,
+) -> dict:
+    """What the exported `translate` signature answers, computed in process on any backend:
+    `{"translation": [str], "token_ids": int32 (B, L), "score": float32 (B,)}` for one batch
+    (an export made from this model must give the same)."""
+    decode = compiled_decoder(
+        model,
+        beam_width=beam_width,
+        start_id=tokenizer.start_id,
+        end_id=tokenizer.end_id,
+        max_length=max_length,
+        length_penalty=length_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )
+    tokens, scores = decode(source_ids(tokenizer, texts, max_source_length))
+    tokens = np.asarray(tokens).astype("int32")
+    translations = tokenizer.decode(
+        [[t for t in row if t not in (PAD_ID, tokenizer.end_id)] for row in tokens]
+    )
+    return {
+        "translation": translations,
+        "token_ids": tokens,
+        "score": np.asarray(scores).astype("float32"),
+    }
+
+
 def evaluate(model, tokenizer, sources, references, **decoding) -> dict:
     """Translate `sources` (after one warm-up batch that traces the decoder) and score them
     against one reference each: sacreBLEU's BLEU and chrF, and sentences per second."""
@@ -133,26 +187,6 @@ def evaluate(model, tokenizer, sources, references, **decoding) -> dict:
     scores = translation_scores(hypotheses, references)
     scores["in_process_sentences_per_second"] = round(len(sources) / seconds, 1)
     return {**scores, "hypotheses": hypotheses}
-
-
-def time_exported(path, samples, timing_sentences, batch_size=64, beam_width=4, max_length=64):
-    """Reload an export with TensorFlow alone, translate `samples`, and time one batch of
-    `batch_size` held-out sentences (the median of three calls after a warm-up):
-    `(translations of samples, sentences per second)`."""
-    import tensorflow_text  # noqa: F401  (its SentencePiece ops)
-
-    translate = tf.saved_model.load(str(path)).signatures["translate"]
-    call = dict(beam_width=tf.constant(beam_width), max_length=tf.constant(max_length))
-    out = translate(text=tf.constant(samples), **call)  # also the warm-up
-    texts = [t.decode("utf-8") for t in out["translation"].numpy()]
-    batch = tf.constant(list(timing_sentences)[:batch_size])
-    translate(text=batch, **call)
-    seconds = []
-    for _ in range(3):
-        start = time.perf_counter()
-        translate(text=batch, **call)
-        seconds.append(time.perf_counter() - start)
-    return texts, int(batch.shape[0]) / float(np.median(seconds))
 
 
 class TranslateTask(Task):
@@ -186,6 +220,8 @@ class TranslateTask(Task):
         """`translate(text, beam_width, max_length)` (also `serving_default`; repeats blocked
         as the export was told, `no_repeat_ngram_size`), `translate_with_options(...,
         no_repeat_ngram_size)` and `logits`."""
+        import tensorflow as tf
+
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
 
         def translate_with_options(text, beam_width, max_length, no_repeat_ngram_size):

@@ -167,7 +167,7 @@ def standard_callbacks(
     run_dir: str | os.PathLike,
     time_budget: float | None = None,
     resume: bool = True,
-    tensorboard: bool = True,
+    tensorboard: bool | None = None,
     checkpoint_every: int | str = "epoch",
     monitor: str = "val_loss",
 ) -> list[keras.callbacks.Callback]:
@@ -192,7 +192,8 @@ def standard_callbacks(
     4. `AtomicModelCheckpoint` of the best model by `monitor`,
        `run_dir/"checkpoints/best.keras"`, every epoch. When resuming, the best
        value from before the crash is the threshold to beat.
-    5. `keras.callbacks.TensorBoard(run_dir/"logs")` when `tensorboard`.
+    5. `keras.callbacks.TensorBoard(run_dir/"logs")` when `tensorboard` (by default, when
+       the `tensorflow` and `tensorboard` packages are installed).
     6. `TimeBudget(time_budget)` when `time_budget` is given.
 
     The progress bar is Keras's own: `fit(verbose=1)` adds it.
@@ -202,7 +203,9 @@ def standard_callbacks(
         time_budget: optional wall-clock budget for `fit()`, in seconds.
         resume: whether to back up each epoch and resume after a crash.
         tensorboard: whether to write TensorBoard logs (needs the
-            `tensorflow` and `tensorboard` packages, also on the JAX backend).
+            `tensorflow` and `tensorboard` packages, also on the JAX backend); `None`
+            (the default): when both are installed, so that a machine without
+            TensorFlow (the JAX GPU machine) trains without logs rather than failing.
         checkpoint_every: `"epoch"` or a number of batches: how often the
             backup and the latest checkpoint are written. With a number of
             batches, a resumed run restarts its epoch from the first batch
@@ -227,9 +230,11 @@ def standard_callbacks(
             '`checkpoint_every` must be "epoch" or a positive number of batches. '
             f"Received: checkpoint_every={checkpoint_every!r}"
         )
+    # tf.summary needs both; TensorFlow >= 2.21 no longer installs tensorboard.
+    missing = [name for name in ("tensorflow", "tensorboard") if not _is_installed(name)]
+    if tensorboard is None:
+        tensorboard = not missing
     if tensorboard:
-        # tf.summary needs both; TensorFlow >= 2.21 no longer installs tensorboard.
-        missing = [name for name in ("tensorflow", "tensorboard") if not _is_installed(name)]
         if missing:
             raise ValueError(
                 f"TensorBoard logs need the packages {missing}, which are not installed. "
@@ -269,7 +274,10 @@ def standard_callbacks(
 
 
 def _is_installed(package: str) -> bool:
-    return importlib.util.find_spec(package) is not None
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):  # e.g. None in sys.modules: deliberately absent
+        return False
 
 
 def _write_json_atomically(path: str, record: dict) -> None:

@@ -1,0 +1,364 @@
+"""Export a run a recipe saved: its checkpoint and tokenizer become a versioned SavedModel.
+
+    python -m recipes.export runs/translate                 # to the folder the recipe chose
+    python -m recipes.export runs/translate --out saved_models/translate_lstm
+    python -m recipes.export runs/translate --version 7
+
+Every recipe ends by writing `export.json` into its run folder: the checkpoint to export, the
+tokenizer, the family, the task's export options, the data card and metrics for the model
+card, and what the model answered in process for a few inputs. It then hands the folder to
+this command: in the same process on the TensorFlow backend; on JAX (or PyTorch) in a
+TensorFlow-backend subprocess when TensorFlow is installed; on a machine without TensorFlow
+(the GPU machine) it prints the command to run later on one that has it. Whatever backend
+trained the model, the export is the same: built from the saved `.keras` file by TensorFlow,
+loaded back with TensorFlow alone, and checked to answer as the model did in process. The
+check and the timing go to `export_result.json` beside `export.json`.
+"""
+
+from __future__ import annotations
+
+import os
+
+if __name__ == "__main__":
+    # The command exports: it needs TensorFlow's backend, whatever the shell was set to.
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Mapping, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from recipes.common import run_main  # noqa: E402
+
+REQUEST = "export.json"
+RESULT = "export_result.json"
+BYTES = "bytes"  # the tokenizer of byte-level models (`zoo.data.ByteTokenizer`)
+TOKENIZER = "tokenizer"  # the folder of a run's SentencePiece model
+
+
+def check(signature: str, inputs: Mapping, expected: Mapping, *, atol: float = 1e-3) -> dict:
+    """One agreement check: the export's `signature` called with `inputs` must return
+    `expected` (what the model answered in process): strings and integers exactly (integer
+    rows compared without their trailing padding), floats within `atol`."""
+    return {
+        "signature": signature,
+        "inputs": _plain(inputs),
+        "expected": _plain(expected),
+        "atol": atol,
+    }
+
+
+def write_request(
+    run_dir,
+    *,
+    family: str,
+    out: str,
+    tokenizer,
+    checkpoint: str = "checkpoints/final.keras",
+    options: Mapping | None = None,
+    data: Mapping | None = None,
+    metrics: Mapping | None = None,
+    checks: Sequence[dict] = (),
+    timing: Mapping | None = None,
+) -> Path:
+    """Write `run_dir/export.json`: what `python -m recipes.export run_dir` exports.
+
+    Args:
+        run_dir: the run folder; `checkpoint` and `tokenizer` are relative to it.
+        family: the registry name, for the model card.
+        out: the export folder (versions inside) used when the command is given no `--out`.
+        tokenizer: the model's tokenizer: a `SubwordTokenizer` (its SentencePiece model is
+            kept in `run_dir/tokenizer/` unless it is there already, so that the run folder
+            is all an export needs) or a `ByteTokenizer`.
+        checkpoint: the `.keras` file to export.
+        options: the task's export options (`zoo.export(..., **options)`).
+        data, metrics: the model card's data description and figures.
+        checks: `check(...)`s the export must pass.
+        timing: `{"signature", "inputs"}`: a call to time (median of three, after a warm-up).
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / checkpoint).is_file():
+        raise FileNotFoundError(f"No checkpoint at {run_dir / checkpoint} to export.")
+    request = {
+        "checkpoint": checkpoint,
+        "tokenizer": _keep_tokenizer(run_dir, tokenizer),
+        "family": family,
+        "out": str(out),
+        "options": _plain(options or {}),
+        "data": _plain(data or {}),
+        "metrics": _plain(metrics or {}),
+        "checks": list(checks),
+        "timing": _plain(timing) if timing else None,
+        "trained_with": {"backend": keras.config.backend(), "keras": keras.__version__},
+    }
+    path = run_dir / REQUEST
+    path.write_text(json.dumps(request, indent=2, ensure_ascii=False))
+    return path
+
+
+def _keep_tokenizer(run_dir: Path, tokenizer) -> str:
+    from zoo.data import ByteTokenizer
+    from zoo.data.tokenizers import PROTO_FILENAME
+
+    if isinstance(tokenizer, ByteTokenizer):
+        return BYTES
+    kept = run_dir / TOKENIZER / PROTO_FILENAME
+    if not kept.is_file() or kept.read_bytes() != tokenizer.proto:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(tokenizer.proto)
+    return TOKENIZER
+
+
+def read_request(run_dir) -> dict:
+    path = Path(run_dir) / REQUEST
+    if not path.is_file():
+        saved = Path(run_dir) / "checkpoints" / "final.keras"
+        hint = (
+            "it has a checkpoint but no export.json: the recipe stopped before writing it; "
+            "run the recipe again with --resume to finish it"
+            if saved.is_file()
+            else "pass the --run-dir folder of a recipe run that finished training"
+        )
+        raise FileNotFoundError(f"No {REQUEST} in '{run_dir}' ({hint}).")
+    try:
+        request = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"'{path}' is not a JSON export request ({error}).") from None
+    missing = {"checkpoint", "tokenizer", "family", "out"} - set(request)
+    if missing:
+        raise ValueError(f"'{path}' lacks {sorted(missing)}; write it with `write_request`.")
+    return request
+
+
+def export_run(run_dir, out=None, *, version: int | None = None, verbose: bool = True) -> dict:
+    """Export the run in `run_dir` as its `export.json` says (TensorFlow backend), reload it
+    with TensorFlow alone, run its checks and timing; returns (and writes to
+    `export_result.json`) `{"export", "checks", "agrees", "timing", ...}`."""
+    import zoo
+
+    run_dir = Path(run_dir)
+    request = read_request(run_dir)
+    start = time.perf_counter()
+    model = keras.saving.load_model(run_dir / request["checkpoint"], compile=False)
+    tokenizer = load_tokenizer(run_dir, request["tokenizer"])
+    out = out or request["out"]
+    path = zoo.export(
+        model,
+        tokenizer,
+        out,
+        family=request["family"],
+        data=request["data"],
+        metrics=request["metrics"],
+        version=version,
+        **request["options"],
+    )
+    export_seconds = time.perf_counter() - start
+    checks, timing = run_checks(path, request["checks"], request.get("timing"))
+    result = {
+        "export": str(path),
+        "run_dir": str(run_dir),
+        "checkpoint": request["checkpoint"],
+        "trained_with": request.get("trained_with"),
+        "exported_with": {"backend": keras.config.backend(), "keras": keras.__version__},
+        "export_seconds": round(export_seconds, 1),
+        "checks": checks,
+        "agrees": all(c["agrees"] for c in checks),
+        "timing": timing,
+    }
+    (run_dir / RESULT).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    if verbose:
+        report(result)
+    return result
+
+
+def load_tokenizer(run_dir: Path, tokenizer: str):
+    from zoo.data import ByteTokenizer, SubwordTokenizer
+
+    if tokenizer == BYTES:
+        return ByteTokenizer()
+    return SubwordTokenizer.load(run_dir / tokenizer)
+
+
+def run_checks(path, checks: Sequence[dict], timing: Mapping | None):
+    """Call the export's signatures, loaded with TensorFlow alone: `(checks, timing)`."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the SentencePiece ops of the graph)
+
+    loaded = tf.saved_model.load(str(path))
+    results = []
+    for item in checks:
+        function = loaded.signatures[item["signature"]]
+        outputs = function(**_tensors(tf, function, item["inputs"]))
+        results.append(compare(item, {k: v.numpy() for k, v in outputs.items()}))
+    timed = None
+    if timing:
+        function = loaded.signatures[timing["signature"]]
+        inputs = _tensors(tf, function, timing["inputs"])
+        function(**inputs)  # the first call after loading traces nothing, but warms caches
+        seconds = []
+        for _ in range(3):
+            began = time.perf_counter()
+            function(**inputs)
+            seconds.append(time.perf_counter() - began)
+        batch = len(next(iter(timing["inputs"].values())))
+        timed = {
+            "signature": timing["signature"],
+            "batch": batch,
+            "items_per_second": round(batch / float(np.median(seconds)), 1),
+        }
+    return results, timed
+
+
+def compare(item: Mapping, outputs: Mapping) -> dict:
+    """`{"signature", "agrees", "differences", "outputs"}` for one check's outputs."""
+    differences = {}
+    for name, expected in item["expected"].items():
+        if name not in outputs:
+            differences[name] = "missing from the export's outputs"
+            continue
+        got = _plain(outputs[name])
+        expected_array = np.asarray(expected)
+        if expected_array.dtype.kind in "US" or isinstance(expected, str):
+            if got != expected:
+                differences[name] = f"{got!r} != {expected!r}"
+        elif expected_array.dtype.kind in "iub":
+            if _trim(got) != _trim(expected):
+                differences[name] = f"{got} != {expected}"
+        else:
+            got_array = np.asarray(got, dtype=np.float64)
+            if got_array.shape != expected_array.shape:
+                differences[name] = f"shape {got_array.shape} != {expected_array.shape}"
+            elif not np.allclose(got_array, expected_array, atol=item["atol"], rtol=0):
+                largest = float(np.max(np.abs(got_array - expected_array)))
+                differences[name] = f"largest difference {largest:.2e} > {item['atol']}"
+    return {
+        "signature": item["signature"],
+        "agrees": not differences,
+        "differences": differences,
+        "outputs": {name: _plain(outputs[name]) for name in item["expected"] if name in outputs},
+    }
+
+
+def report(result: Mapping) -> None:
+    print(
+        f"Exported to {result['export']} (from {result['checkpoint']}, trained on "
+        f"{(result.get('trained_with') or {}).get('backend', '?')})."
+    )
+    for item in result["checks"]:
+        if item["agrees"]:
+            print(
+                f"  Reloaded with TensorFlow alone, `{item['signature']}` answers as the "
+                "model did in process."
+            )
+        else:
+            print(
+                f"  WARNING: `{item['signature']}` answers differently from the model in "
+                f"process: {item['differences']}"
+            )
+    if result.get("timing"):
+        timing = result["timing"]
+        print(
+            f"  `{timing['signature']}`: {timing['items_per_second']:.0f} inputs/s at batch "
+            f"{timing['batch']}."
+        )
+
+
+def hand_off(run_dir, out=None) -> dict | None:
+    """Export the run whatever the backend: in process on TensorFlow, else in a
+    TensorFlow-backend subprocess; `None` (and the command to run elsewhere, printed) on a
+    machine without TensorFlow."""
+    command = [sys.executable, "-m", "recipes.export", str(run_dir)]
+    if out:
+        command += ["--out", str(out)]
+    if keras.config.backend() == "tensorflow":
+        return export_run(run_dir, out)
+    if not has_tensorflow():
+        print(
+            f"\nThis machine has no TensorFlow, so the model is not exported here. Its run "
+            f"folder holds all an export needs; on a machine with TensorFlow and zoo, run\n"
+            f"  python -m recipes.export {run_dir}" + (f" --out {out}" if out else "")
+        )
+        return None
+    print(f"\nExporting with TensorFlow in a subprocess (trained on {keras.config.backend()}):")
+    sys.stdout.flush()
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    finished = subprocess.run(command, env=env, check=False)
+    if finished.returncode != 0:
+        raise RuntimeError(
+            f"The export of {run_dir} failed (exit status {finished.returncode}; its output is "
+            f"above). The run folder is intact: run `{' '.join(command[1:])}` again to retry."
+        )
+    return json.loads((Path(run_dir) / RESULT).read_text(encoding="utf-8"))
+
+
+def has_tensorflow() -> bool:
+    """Whether TensorFlow is installed here (without importing it)."""
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except ImportError:
+        return False
+
+
+def _tensors(tf, function, inputs: Mapping) -> dict:
+    """The check's inputs as tensors of the dtypes the signature declares."""
+    specs = function.structured_input_signature[1]
+    unknown = set(inputs) - set(specs)
+    if unknown:
+        raise ValueError(f"The signature takes {sorted(specs)}; the check gives {sorted(unknown)}.")
+    return {name: tf.constant(value, dtype=specs[name].dtype) for name, value in inputs.items()}
+
+
+def _trim(rows):
+    """Integer rows without their trailing zeros (padding after the end)."""
+    if isinstance(rows, list) and rows and isinstance(rows[0], list):
+        trimmed = []
+        for row in rows:
+            row = list(row)
+            while row and row[-1] == 0:
+                row.pop()
+            trimmed.append(row)
+        return trimmed
+    return rows
+
+
+def _plain(value):
+    """JSON-ready: arrays and tensors to lists, bytes to text, numpy scalars to Python."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", type=Path, help="a recipe's --run-dir, holding export.json")
+    parser.add_argument("--out", help="export folder (default: the recipe's --out)")
+    parser.add_argument("--version", type=int, help="version number (default: the next free)")
+    arguments = parser.parse_args(argv)
+    if keras.config.backend() != "tensorflow":
+        parser.error("the export needs KERAS_BACKEND=tensorflow (or unset).")
+    export_run(arguments.run_dir, arguments.out, version=arguments.version)
+
+
+if __name__ == "__main__":
+    run_main(main)
