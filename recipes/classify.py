@@ -290,7 +290,7 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metri
                 "classify",
                 {"text": SAMPLES},
                 {"label": labels, "probabilities": probabilities},
-                atol=1e-3,
+                **exporting.tolerance(model),
             )
         ],
     )

@@ -56,3 +56,10 @@ def test_recipe_trains_evaluates_exports_and_reloads(tmp_path):
     assert metrics["export_sentences_per_second_batch_64"] > 0
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["metrics"] == metrics
+
+
+def test_a_corpus_too_small_to_split_is_refused_with_its_counts(tmp_path):
+    data = tmp_path / "pairs.txt"
+    data.write_text("Go.\tVa !\nHi.\tSalut !\nRun!\tCours !\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"has 3 pairs \(3 distinct English sentences\)"):
+        translate.load_data(translate.Settings(data=str(data)))

@@ -297,5 +297,9 @@ def test_invalid_time_budget_says_how_to_fix(seconds):
 def test_tensorboard_without_its_packages_says_how_to_fix(tmp_path, monkeypatch):
     monkeypatch.setattr("zoo.training.callbacks.importlib.util.find_spec", lambda name: None)
     with pytest.raises(ValueError, match=r"pip install tensorflow tensorboard.*tensorboard=False"):
-        standard_callbacks(tmp_path)
+        standard_callbacks(tmp_path, tensorboard=True)
     assert len(standard_callbacks(tmp_path, tensorboard=False)) == 4
+    # By default, a machine without them (the JAX GPU machine) trains without logs.
+    callbacks = standard_callbacks(tmp_path)
+    assert len(callbacks) == 4
+    assert not any(isinstance(c, keras.callbacks.TensorBoard) for c in callbacks)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from zoo.data import SubwordTokenizer, pad_batch
+from zoo.data import SubwordTokenizer, default_bucket_boundaries, pad_batch
 from zoo.decoding import beam_search
 from zoo.decoding.compiled import compiled_decoder
 from zoo.export.archive import Endpoint
@@ -125,7 +125,8 @@ def translate_texts(
     outputs: list[str] = [""] * len(texts)
     for start in range(0, len(texts), batch_size):
         chosen = order[start : start + batch_size]
-        tokens, _ = decode(pad_batch([ids[i] for i in chosen], max_source_length))
+        source = pad_batch([ids[i] for i in chosen], max_source_length)
+        tokens, _ = decode(_to_boundary(source, max_source_length))
         decoded = tokenizer.decode(
             [[t for t in row if t not in (PAD_ID, tokenizer.end_id)] for row in np.asarray(tokens)]
         )
@@ -175,6 +176,15 @@ def translate_batch(
         "token_ids": tokens,
         "score": np.asarray(scores).astype("float32"),
     }
+
+
+def _to_boundary(source: np.ndarray, max_source_length: int) -> np.ndarray:
+    """`source` with padding columns up to the next length bucket (8, 12, 16, 24, ...):
+    padding changes no output, and a compiled decoder then sees a handful of widths (under
+    `jax.jit` each new shape compiles the whole search again)."""
+    width = source.shape[1]
+    target = next(b for b in default_bucket_boundaries(max(width, max_source_length)) if b >= width)
+    return np.pad(source, [(0, 0), (0, target - width)], constant_values=PAD_ID)
 
 
 def evaluate(model, tokenizer, sources, references, **decoding) -> dict:
