@@ -33,9 +33,11 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
+import keras
 import keras_nlp
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from zoo.data import SubwordTokenizer, default_bucket_boundaries, ids_to_ragged, pad_batch
 from zoo.export.archive import Endpoint
@@ -212,20 +214,24 @@ def _batched_by_length(rows: tf.data.Dataset, batch_size: int, sequence_length: 
 def evaluate(model, dataset) -> dict:
     """`{"loss", "top1_accuracy", "top5_accuracy", "masked_tokens"}` over a dataset of
     `make_dataset` (the loss in nats per masked token), whatever the model was compiled
-    with."""
+    with. On TensorFlow one `tf.function` step; on other backends the batches are read as
+    numpy and the model called eagerly."""
     top1, top5 = MaskedTopKAccuracy(1), MaskedTopKAccuracy(5)
     cross_entropy = MaskedSparseCategoricalCrossentropy(label_smoothing=0.0)
 
-    @tf.function(reduce_retracing=True)
     def step(inputs, labels):
         logits = model(inputs, training=False)
         top1.update_state(labels, logits)
         top5.update_state(labels, logits)
-        count = tf.reduce_sum(tf.cast(labels != PAD_ID, tf.float32))
+        count = ops.sum(ops.cast(ops.not_equal(labels, PAD_ID), "float32"))
         return cross_entropy(labels, logits) * count, count
 
+    if keras.config.backend() == "tensorflow":
+        step, batches = tf.function(step, reduce_retracing=True), dataset
+    else:
+        batches = dataset.as_numpy_iterator()
     total_loss, total_count = 0.0, 0.0
-    for inputs, labels in dataset:
+    for inputs, labels in batches:
         loss, count = step(inputs, labels)
         total_loss, total_count = total_loss + float(loss), total_count + float(count)
     return {
@@ -243,22 +249,28 @@ def first_mask_top_k(model, token_ids, top_k):
     """At each row's first `[MASK]`: `(ids (B, K), probabilities (B, K), has_mask (B,))`,
     the `K = clip(top_k, 1, V)` likeliest tokens by the softmax over the vocabulary's
     pieces — special ids (padding, unknown, start, end, `[MASK]`) never fill a blank. Rows
-    without `[MASK]` get ids -1 and probabilities 0. TensorFlow ops (graph or eager)."""
-    token_ids = tf.convert_to_tensor(token_ids, tf.int32)
-    is_mask = tf.equal(token_ids, MASK_ID)  # (B, T)
-    has_mask = tf.reduce_any(is_mask, axis=1)  # (B,)
-    columns = tf.range(tf.shape(token_ids)[1])[None, :]
-    position = tf.reduce_min(tf.where(is_mask, columns, tf.shape(token_ids)[1]), axis=1)
-    position = tf.where(has_mask, position, 0)  # (B,)
-    logits = tf.cast(model(token_ids, training=False), tf.float32)  # (B, T, V)
-    logits = tf.gather(logits, position, batch_dims=1)  # (B, V)
-    special = tf.range(tf.shape(logits)[-1]) <= max(PAD_ID, UNK_ID, START_ID, END_ID, MASK_ID)
-    logits = tf.where(special[None, :], tf.constant(-1e9, tf.float32), logits)
-    probabilities = tf.nn.softmax(logits, axis=-1)  # (B, V)
-    k = tf.clip_by_value(tf.cast(top_k, tf.int32), 1, tf.shape(probabilities)[-1])
-    top_probabilities, top_ids = tf.math.top_k(probabilities, k)  # (B, K)
-    top_ids = tf.where(has_mask[:, None], top_ids, -1)
-    top_probabilities = tf.where(has_mask[:, None], top_probabilities, 0.0)
+    without `[MASK]` get ids -1 and probabilities 0. `keras.ops` (any backend; in the
+    export's graph, TensorFlow ops); `top_k` may be a tensor on TensorFlow, an int elsewhere."""
+    token_ids = ops.cast(ops.convert_to_tensor(token_ids), "int32")
+    is_mask = ops.equal(token_ids, MASK_ID)  # (B, T)
+    has_mask = ops.any(is_mask, axis=1)  # (B,)
+    length = ops.shape(token_ids)[1]
+    columns = ops.arange(length, dtype="int32")[None, :]
+    position = ops.min(ops.where(is_mask, columns, length), axis=1)
+    position = ops.where(has_mask, position, 0)  # (B,)
+    logits = ops.cast(model(token_ids, training=False), "float32")  # (B, T, V)
+    logits = ops.take_along_axis(logits, position[:, None, None], axis=1)[:, 0]  # (B, V)
+    vocabulary = ops.shape(logits)[-1]
+    special = ops.arange(vocabulary) <= max(PAD_ID, UNK_ID, START_ID, END_ID, MASK_ID)
+    logits = ops.where(special[None, :], -1e9, logits)
+    probabilities = ops.softmax(logits, axis=-1)  # (B, V)
+    if keras.config.backend() == "tensorflow":
+        k = tf.clip_by_value(tf.cast(top_k, tf.int32), 1, tf.shape(probabilities)[-1])
+    else:  # a static size
+        k = min(max(int(top_k), 1), int(vocabulary))
+    top_probabilities, top_ids = ops.top_k(probabilities, k)  # (B, K)
+    top_ids = ops.where(has_mask[:, None], top_ids, -1)
+    top_probabilities = ops.where(has_mask[:, None], top_probabilities, 0.0)
     return top_ids, top_probabilities, has_mask
 
 
