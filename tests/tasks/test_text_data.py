@@ -72,6 +72,8 @@ def test_bad_text_files_are_clear_errors(tmp_path):
     (tmp_path / "binary.bin").write_bytes(b"\x00\x01\x02")
     with pytest.raises(ValueError, match="binary"):
         read_text(tmp_path / "binary.bin")
+    with pytest.raises(ValueError, match="looks binary"):  # its first 64 KiB, not forever
+        read_text("/dev/zero")
     (tmp_path / "bom.txt").write_bytes("\ufeffhello".encode())
     assert read_text(tmp_path / "bom.txt") == "hello"
     assert split_text("abcdefghij", 0.1) == ("abcdefghi", "j")

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.data.text_files import read_text_bytes
+
 GENERATED_SENTIMENT_NAME = "zoo generated reviews"
 # The shares of whole sentences `recipes/classify.py` holds out by default (and, with the
 # same seed, the sentences that `recipes/fill_mask.py` keeps out of pre-training).
@@ -36,8 +38,6 @@ TEST_SHARE = 0.1
 # Longer rows are skipped (and counted): no review is 100 KB, and `split_by_sentence`'s cost
 # grows with the length of the longest rows.
 MAX_ROW_BYTES = 100_000
-# A file whose first 64 KiB hold a NUL byte is binary.
-_BINARY_PROBE_BYTES = 65_536
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +99,11 @@ def read_labelled_text(
             f"'{path}' is a directory; pass the `text<TAB>label` file itself "
             "(for SST-2: ../shared/data/sst2/train.tsv)."
         )
-    raw = _read_bytes(path)
+    raw = read_text_bytes(
+        path,
+        expected="a `text<TAB>label` file with a header line and rows",
+        converted_name="data.tsv",
+    )
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -155,26 +159,6 @@ def read_labelled_text(
     index = {label: i for i, label in enumerate(distinct)}
     labels = np.array([index[label] for label in label_text], dtype=np.int32)
     return LabelledTexts(texts, labels, names, tuple(number for number, _ in skipped))
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes; an empty or binary file is refused after reading its first 64 KiB
-    only (so `/dev/zero` is refused, not read forever)."""
-    with open(path, "rb") as file:
-        head = file.read(_BINARY_PROBE_BYTES)
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise ValueError(
-                f"'{path}' is UTF-16 text; convert it to UTF-8, e.g. "
-                f"`iconv -f utf-16 -t utf-8 '{path}' > data.tsv`."
-            )
-        if b"\x00" in head:
-            raise ValueError(f"'{path}' looks binary (it holds NUL bytes); expected UTF-8 text.")
-        raw = head + file.read()
-    if not raw.strip():
-        raise ValueError(
-            f"'{path}' is empty; pass a `text<TAB>label` file with a header line and rows."
-        )
-    return raw
 
 
 def _row_problem(line: str) -> str:

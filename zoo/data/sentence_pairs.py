@@ -25,13 +25,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from zoo.data.text_files import read_text_bytes
+
 logger = logging.getLogger(__name__)
 
 # How many skipped line numbers the warning names before it says "...".
 _NUM_REPORTED_LINES = 5
 
-# A file whose first 64 KiB hold a NUL byte is binary (a program, an archive, UTF-16).
-_BINARY_PROBE_BYTES = 65_536
 # Longer lines are skipped as malformed (see the module docstring).
 MAX_LINE_BYTES = 10_000
 # The default share of non-blank lines that may be malformed before a file is refused.
@@ -161,7 +161,11 @@ def read_sentence_pairs(
             f"'{path}' is a directory; pass the sentence-pair file inside it "
             f"(e.g. '{path / 'fra.txt'}')."
         )
-    data = _read_text_bytes(path)
+    data = read_text_bytes(
+        path,
+        expected="a tab-separated file of `English<TAB>French` lines",
+        converted_name="pairs.txt",
+    )
 
     pairs: list[tuple[str, str]] = []
     skipped: list[tuple[int, str]] = []
@@ -214,27 +218,6 @@ def read_sentence_pairs(
             more,
         )
     return SentencePairs(pairs=pairs, skipped=skipped, path=path)
-
-
-def _read_text_bytes(path: Path) -> bytes:
-    """The file's bytes, refusing an empty or binary file before reading all of it (so
-    that `/dev/zero` is refused, not read forever)."""
-    with open(path, "rb") as file:
-        head = file.read(_BINARY_PROBE_BYTES)
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise ValueError(
-                f"'{path}' is UTF-16 text; convert it to UTF-8, e.g. "
-                f"`iconv -f utf-16 -t utf-8 '{path}' > pairs.txt`."
-            )
-        if b"\x00" in head:
-            raise ValueError(
-                f"'{path}' looks binary (NUL bytes in its first {len(head):,} bytes); pass a "
-                "tab-separated UTF-8 text file of `English<TAB>French` lines."
-            )
-        data = head + file.read()
-    if not data:
-        raise ValueError(f"'{path}' is empty (0 bytes); pass a file of `English<TAB>French` lines.")
-    return data
 
 
 def _describe_counts(num_lines: int, num_pairs: int, skipped: list[tuple[int, str]]) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.data.text_files import read_text_bytes
 from zoo.special_ids import PAD_ID, START_ID
 
 GENERATED_TEXT_NAME = "zoo-generated English and French sentences"
@@ -36,9 +37,7 @@ def read_text(path: str | os.PathLike) -> str:
         raise FileNotFoundError(f"No text file at '{path}'. Pass the path of a UTF-8 text file.")
     if path.is_dir():
         raise ValueError(f"'{path}' is a directory; pass one UTF-8 text file.")
-    data = path.read_bytes()
-    if b"\x00" in data[:65536]:
-        raise ValueError(f"'{path}' looks binary (it has NUL bytes); pass a UTF-8 text file.")
+    data = read_text_bytes(path, expected="a text file for a language model to learn from")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

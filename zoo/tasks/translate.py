@@ -108,29 +108,23 @@ def translate_texts(
     """Translate `texts` with a seq2seq model and its (shared) `SubwordTokenizer`.
 
     `beam_width=1` decodes greedily; `no_repeat_ngram_size=n` forbids any n-gram twice in
-    an output. Sentences are sorted by length and decoded in batches of `batch_size`, then
-    returned in the input order.
+    an output. Sentences are sorted by length and decoded in batches of `batch_size`
+    (`translate_batch`, as the export does), then returned in the input order.
     """
-    decode = compiled_decoder(
-        model,
+    settings = dict(
         beam_width=beam_width,
-        start_id=tokenizer.start_id,
-        end_id=tokenizer.end_id,
-        max_length=max_length,
         length_penalty=length_penalty,
+        max_length=max_length,
+        max_source_length=max_source_length,
         no_repeat_ngram_size=no_repeat_ngram_size,
     )
-    ids = tokenizer.encode(list(texts))
-    order = np.argsort([len(row) for row in ids], kind="stable")
+    texts = list(texts)
+    order = np.argsort([len(row) for row in tokenizer.encode(texts)], kind="stable")
     outputs: list[str] = [""] * len(texts)
     for start in range(0, len(texts), batch_size):
         chosen = order[start : start + batch_size]
-        source = pad_batch([ids[i] for i in chosen], max_source_length)
-        tokens, _ = decode(_to_boundary(source, max_source_length))
-        decoded = tokenizer.decode(
-            [[t for t in row if t not in (PAD_ID, tokenizer.end_id)] for row in np.asarray(tokens)]
-        )
-        for index, text in zip(chosen, decoded):
+        batch = translate_batch(model, tokenizer, [texts[i] for i in chosen], **settings)
+        for index, text in zip(chosen, batch["translation"]):
             outputs[index] = text
     return outputs
 
@@ -166,7 +160,8 @@ def translate_batch(
         length_penalty=length_penalty,
         no_repeat_ngram_size=no_repeat_ngram_size,
     )
-    tokens, scores = decode(source_ids(tokenizer, texts, max_source_length))
+    source = _to_boundary(source_ids(tokenizer, texts, max_source_length), max_source_length)
+    tokens, scores = decode(source)
     tokens = np.asarray(tokens).astype("int32")
     translations = tokenizer.decode(
         [[t for t in row if t not in (PAD_ID, tokenizer.end_id)] for row in tokens]
