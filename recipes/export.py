@@ -241,10 +241,10 @@ def compare(item: Mapping, outputs: Mapping) -> dict:
         expected_array = np.asarray(expected)
         if expected_array.dtype.kind in "US" or isinstance(expected, str):
             if got != expected:
-                differences[name] = f"{got!r} != {expected!r}"
+                differences[name] = _first_difference(got, expected)
         elif expected_array.dtype.kind in "iub":
             if _trim(got) != _trim(expected):
-                differences[name] = f"{got} != {expected}"
+                differences[name] = _first_difference(_trim(got), _trim(expected))
         else:
             got_array = np.asarray(got, dtype=np.float64)
             if got_array.shape != expected_array.shape:
@@ -263,6 +263,27 @@ def compare(item: Mapping, outputs: Mapping) -> dict:
         "differences": differences,
         "outputs": {name: _plain(outputs[name]) for name in item["expected"] if name in outputs},
     }
+
+
+def _first_difference(got, expected) -> str:
+    """E.g. "2 of 4 differ; the first, item 0: 'la balle est' != 'la boule est'" (long
+    items cut to 60 characters)."""
+    if not isinstance(got, list) or not isinstance(expected, list):
+        return f"{str(got)[:60]!r} != {str(expected)[:60]!r}"
+    if len(got) != len(expected):
+        return f"{len(got)} items != {len(expected)}"
+    differing = [i for i, (a, b) in enumerate(zip(got, expected)) if a != b]
+    first = differing[0]
+    shown = [got[first], expected[first]]
+    if isinstance(shown[0], list) and isinstance(shown[1], list):  # id rows: from where they part
+        start = next((j for j, (a, b) in enumerate(zip(*shown)) if a != b), min(map(len, shown)))
+        shown = [row[start : start + 8] for row in shown]
+        where = f"item {first} from position {start}"
+    else:
+        shown = [str(item)[:60] for item in shown]
+        where = f"item {first}"
+    count = f"{len(differing)} of {len(expected)} differ"
+    return f"{count}; the first, {where}: {shown[0]} != {shown[1]}"
 
 
 def report(result: Mapping) -> None:

@@ -36,6 +36,12 @@ def test_strings_and_token_ids_must_match_exactly_floats_within_tolerance():
     assert not other["agrees"]
     assert set(other["differences"]) == {"translation", "token_ids", "score"}
     assert "1.00e-02" in other["differences"]["score"]
+    assert other["differences"]["token_ids"] == (
+        "1 of 1 differ; the first, item 0 from position 1: [7, 3] != [6, 3]"
+    )
+    assert other["differences"]["translation"] == (
+        "1 of 1 differ; the first, item 0: la boule != la balle"
+    )
 
     missing = exporting.compare(item, _outputs(translation=[b"la balle"]))
     assert missing["differences"]["token_ids"] == "missing from the export's outputs"
