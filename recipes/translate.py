@@ -208,7 +208,8 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metri
     """Write the run's export request (with what the model answers in process for the
     samples) and hand it to `recipes.export`: the model is exported from its checkpoint,
     reloaded with TensorFlow alone, checked against those answers and timed on a batch of
-    64 held-out sentences. Returns the export's result, or `None` without TensorFlow."""
+    64 held-out sentences. Returns `(the export's result, or None without TensorFlow, the
+    samples' translations: the export's, else the model's in process)`."""
     options = dict(
         max_source_length=settings.max_length,
         length_penalty=settings.length_penalty,
@@ -232,10 +233,12 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metri
         timing={"signature": "translate", "inputs": {"text": list(english)[:64], **call}},
     )
     result = exporting.hand_off(run_dir, settings.out)
-    if result:
-        for source, french in zip(SAMPLES, result["checks"][0]["outputs"]["translation"]):
-            print(f"  {source} -> {french}")
-    return result
+    if not result:
+        return None, expected["translation"]
+    translations = result["checks"][0]["outputs"]["translation"]
+    for source, french in zip(SAMPLES, translations):
+        print(f"  {source} -> {french}")
+    return result, translations
 
 
 def decoding(settings: Settings) -> dict:
@@ -262,13 +265,11 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         "beam_width": settings.beam_width,
         **{k: v for k, v in figures.items() if k != "history"},
     }
-    exported = export(settings, model, tokenizer, run_dir, data_card, metrics, english)
+    exported, translations = export(
+        settings, model, tokenizer, run_dir, data_card, metrics, english
+    )
     if exported:
-        rate = exported["timing"]["items_per_second"]
-        metrics["export_sentences_per_second_batch_64"] = rate
-        translations = exported["checks"][0]["outputs"]["translation"]
-    else:  # no TensorFlow here: the samples as the model translates them in process
-        translations = translation.translate_texts(model, tokenizer, SAMPLES, **decoding(settings))
+        metrics["export_sentences_per_second_batch_64"] = exported["timing"]["items_per_second"]
     result = {
         "settings": dataclasses.asdict(settings),
         "overrides": overrides,

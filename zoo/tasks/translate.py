@@ -93,33 +93,16 @@ def one_reference_each(pairs, limit: int, seed: int = 0):
     return [items[i][0] for i in chosen], [items[i][1] for i in chosen]
 
 
-def translate_texts(
-    model,
-    tokenizer,
-    texts: Sequence[str],
-    *,
-    beam_width: int = 4,
-    length_penalty: float = 0.6,
-    max_length: int = 64,
-    max_source_length: int = 128,
-    no_repeat_ngram_size: int = 0,
-    batch_size: int = 64,
-) -> list[str]:
+def translate_texts(model, tokenizer, texts: Sequence[str], *, batch_size=64, **decoding):
     """Translate `texts` with a seq2seq model and its (shared) `SubwordTokenizer`.
 
-    `beam_width=1` decodes greedily; `no_repeat_ngram_size=n` forbids any n-gram twice in
-    an output. Sentences are sorted by length and decoded in batches of `batch_size`
-    (`translate_batch`, as the export does), then returned in the input order. Off
-    TensorFlow, sources are padded to the bucket widths (`jax.jit` compiles each new shape).
+    `decoding`: `translate_batch`'s settings (`beam_width=4`, `length_penalty=0.6`,
+    `max_length=64`, `max_source_length=128`, `no_repeat_ngram_size=0`). Sentences are sorted
+    by length and decoded in batches of `batch_size` (`translate_batch`, as the export does),
+    then returned in the input order. Off TensorFlow, sources are padded to the bucket widths
+    (`jax.jit` compiles each new shape).
     """
-    settings = dict(
-        bucket_widths=keras.config.backend() != "tensorflow",
-        beam_width=beam_width,
-        length_penalty=length_penalty,
-        max_length=max_length,
-        max_source_length=max_source_length,
-        no_repeat_ngram_size=no_repeat_ngram_size,
-    )
+    settings = {"bucket_widths": keras.config.backend() != "tensorflow", **decoding}
     texts = list(texts)
     order = np.argsort([len(row) for row in tokenizer.encode(texts)], kind="stable")
     outputs: list[str] = [""] * len(texts)
