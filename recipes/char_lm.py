@@ -43,6 +43,8 @@ from zoo.data import (
     validation_dataset,
 )
 from zoo.tasks import generate as generation
+from zoo.training.backup import backed_up_epochs
+from zoo.training.callbacks import BACKUP_DIR
 
 # What the recipe sets in a family's preset (config flags still win).
 RECIPE_MODEL = {
@@ -128,8 +130,14 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_i
         weight_decay=settings.weight_decay,
         jit_compile=settings.jit_compile,
     )
+    # A resumed run continues the stream of training windows where its backup stopped.
+    resumed_epochs = backed_up_epochs(run_dir / BACKUP_DIR) if settings.resume else 0
     train_data = training_dataset(
-        train_ids, settings.sequence_length, settings.batch_size, seed=settings.seed
+        train_ids,
+        settings.sequence_length,
+        settings.batch_size,
+        seed=settings.seed,
+        start_step=resumed_epochs * settings.eval_interval,
     )
     # nanoGPT's estimate: a fixed few windows of the validation text at each evaluation.
     validation = validation_dataset(

@@ -252,7 +252,7 @@ def test_standard_callbacks_order_and_paths(tmp_path):
     callbacks = standard_callbacks(tmp_path, time_budget=60, checkpoint_every=10)
     assert [type(callback).__name__ for callback in callbacks] == [
         "TerminateOnNaN",
-        "BackupAndRestore",
+        "ResumableBackup",
         "AtomicModelCheckpoint",
         "AtomicModelCheckpoint",
         "TensorBoard",

@@ -94,8 +94,14 @@ def _windows(ids, offsets, sequence_length):
     return tf.concat([start, chunk[:, :-1]], axis=1), chunk
 
 
-def training_dataset(ids, sequence_length: int, batch_size: int, *, seed: int = 0):
-    """An endless dataset of batches of windows at random offsets (one draw per step)."""
+def training_dataset(
+    ids, sequence_length: int, batch_size: int, *, seed: int = 0, start_step: int = 0
+):
+    """An endless dataset of batches of windows at random offsets (one draw per step).
+
+    The draws depend on `seed` alone: step `n` of a run trains on the same windows whether
+    or not the run was stopped before it. A run resumed after `n` steps passes
+    `start_step=n` to continue the same stream instead of starting it over."""
     import tensorflow as tf
 
     ids = np.asarray(ids, dtype=np.int32)
@@ -103,8 +109,11 @@ def training_dataset(ids, sequence_length: int, batch_size: int, *, seed: int = 
     table = tf.constant(ids)
     last_offset = len(ids) - sequence_length - 1
     offsets = tf.data.Dataset.random(seed=seed).map(lambda x: x % (last_offset + 1))
+    if isinstance(start_step, bool) or not isinstance(start_step, int) or start_step < 0:
+        raise ValueError(f"`start_step` must be a non-negative int. Received: {start_step!r}")
     return (
         offsets.batch(batch_size, drop_remainder=True)
+        .skip(start_step)
         .map(lambda o: _windows(table, tf.cast(o, tf.int32), sequence_length))
         .prefetch(tf.data.AUTOTUNE)
     )

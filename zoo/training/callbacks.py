@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import keras
 
+from zoo.training.backup import STATE_FILE, ResumableBackup
+
 CHECKPOINT_DIR = "checkpoints"
 BACKUP_DIR = "backup"
 LOG_DIR = "logs"
@@ -180,13 +182,13 @@ def standard_callbacks(
        the backup and the checkpoints keep the last good state. (The graceful
        default would run the epoch-end saves with the NaN weights, then delete
        the backup.)
-    2. `keras.callbacks.BackupAndRestore(run_dir/"backup")` when `resume`: a
-       `fit()` that crashed resumes, in the next `fit()` with the same
+    2. `ResumableBackup(run_dir/"backup")` when `resume`: a `fit()` that
+       crashed or was killed resumes, in the next `fit()` with the same
        `run_dir`, at the first epoch it did not finish, with the weights and
-       optimizer state of the last backup. Keras deletes the backup when
-       `fit()` returns normally (including a `TimeBudget` stop), so a finished
-       run starts over. It keeps the previous backup too, in case the last one
-       was cut short.
+       optimizer state of the last backup (Keras's `BackupAndRestore`, made
+       safe against a kill at any instant). The backup is deleted when `fit()`
+       returns normally (including a `TimeBudget` stop), so a finished run
+       starts over.
     3. `AtomicModelCheckpoint` of the latest model,
        `run_dir/"checkpoints/latest.keras"`, every `checkpoint_every`.
     4. `AtomicModelCheckpoint` of the best model by `monitor`,
@@ -247,12 +249,8 @@ def standard_callbacks(
     callbacks = [keras.callbacks.TerminateOnNaN(raise_error=True)]
     resuming = False
     if resume:
-        resuming = os.path.exists(os.path.join(backup_dir, "training_metadata.json"))
-        callbacks.append(
-            keras.callbacks.BackupAndRestore(
-                backup_dir, save_freq=checkpoint_every, double_checkpoint=True
-            )
-        )
+        resuming = os.path.exists(os.path.join(backup_dir, STATE_FILE))
+        callbacks.append(ResumableBackup(backup_dir, save_freq=checkpoint_every))
     callbacks.append(
         AtomicModelCheckpoint(
             os.path.join(run_dir, CHECKPOINT_DIR, "latest.keras"), save_freq=checkpoint_every
