@@ -11,6 +11,7 @@ line per epoch in a log; checkpoints, resume, time budget, TensorBoard logs —
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
@@ -20,7 +21,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import zoo
-from zoo.training import configure_runtime, describe_devices, standard_callbacks
+from zoo.training import (
+    STRATEGY_KINDS,
+    configure_runtime,
+    describe_devices,
+    distribution_strategy,
+    standard_callbacks,
+)
 
 DEBUG_ENVIRONMENT_VARIABLE = "ZOO_DEBUG"
 DEBUG_FLAG = "--debug"
@@ -99,6 +106,7 @@ class RecipeSettings:
     run_dir: str = "runs/model"
     resume: bool = False
     seed: int = 0
+    strategy: str = "auto"
 
 
 def recipe_parser(doc: str, defaults: RecipeSettings, data_help: str) -> argparse.ArgumentParser:
@@ -122,6 +130,7 @@ def recipe_parser(doc: str, defaults: RecipeSettings, data_help: str) -> argpars
         help="mixed_bfloat16 compute (bfloat16 matmuls, float32 weights)",
     )
     flag("--jit-compile", action="store_true", help="compile train steps with XLA")
+    flag("--strategy", default=defaults.strategy, choices=STRATEGY_KINDS, help=STRATEGY_HELP)
     flag("--out", default=defaults.out, help="export folder; versions 1, 2, ... inside")
     flag("--run-dir", default=defaults.run_dir, help="checkpoints, logs, tokenizer, results")
     flag("--resume", action="store_true", help="continue a crashed run from --run-dir")
@@ -129,6 +138,31 @@ def recipe_parser(doc: str, defaults: RecipeSettings, data_help: str) -> argpars
     # Read (and removed from the arguments) by `run_main`; listed here for --help.
     flag("--debug", action="store_true", help=f"on an error, show the traceback ({DEBUG_HINT})")
     return parser
+
+
+STRATEGY_HELP = (
+    "devices to train on, TensorFlow backend: default is one device; mirrored is "
+    "tf.distribute.MirroredStrategy over this machine's GPUs; auto (the default) is mirrored "
+    "when several GPUs are visible, else default. Several machines: JAX backend, see "
+    "zoo.training.initialize_multi_worker"
+)
+
+
+def model_scope(settings: RecipeSettings):
+    """The context to build and compile the model in: the `--strategy` strategy's scope on
+    TensorFlow (variables mirrored on each device, `fit()` splits each batch among them),
+    else a context that does nothing (JAX and PyTorch have no `tf.distribute`).
+
+    Example: in a recipe,
+
+    ```python
+    with model_scope(settings):
+        model = zoo.build(settings.model, ...)
+        model.compile(...)
+    ```
+    """
+    strategy = distribution_strategy(settings.strategy)
+    return contextlib.nullcontext() if strategy is None else strategy.scope()
 
 
 def parse(parser, settings_class, argv=None, *, default_model="transformer"):

@@ -6,18 +6,22 @@ from zoo.training.callbacks import (
     read_best_value,
     standard_callbacks,
 )
+from zoo.training.distribution import (
+    STRATEGY_KINDS,
+    data_parallel,
+    distribution_strategy,
+    initialize_multi_worker,
+    process_shard,
+)
 from zoo.training.losses import MaskedSparseCategoricalCrossentropy
 from zoo.training.metrics import MaskedTokenAccuracy, MaskedTopKAccuracy
-from zoo.training.runtime import (
-    configure_runtime,
-    describe_devices,
-    distribution_strategy,
-)
+from zoo.training.runtime import configure_runtime, describe_devices
 from zoo.training.schedules import TransformerSchedule
 from zoo.training.seq2seq import compile_seq2seq
 from zoo.training.translation_scores import translation_scores
 
 __all__ = [
+    "STRATEGY_KINDS",
     "AtomicModelCheckpoint",
     "MaskedSparseCategoricalCrossentropy",
     "MaskedTokenAccuracy",
@@ -26,8 +30,11 @@ __all__ = [
     "TransformerSchedule",
     "compile_seq2seq",
     "configure_runtime",
+    "data_parallel",
     "describe_devices",
     "distribution_strategy",
+    "initialize_multi_worker",
+    "process_shard",
     "read_best_value",
     "standard_callbacks",
     "translation_scores",

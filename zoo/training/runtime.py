@@ -1,11 +1,10 @@
-"""Run-time set-up for `fit()`: precision, XLA, seeds, devices and distribution."""
-
-import json
-import os
+"""Run-time set-up for `fit()`: precision, XLA, seeds and devices (distribution:
+`zoo.training.distribution`)."""
 
 import keras
 
-STRATEGY_KINDS = ("auto", "default", "mirrored", "multi_worker")
+# Moved to zoo.training.distribution; tests/training/test_runtime.py still imports it here.
+from zoo.training.distribution import resolve_strategy_kind  # noqa: F401
 
 
 def configure_runtime(
@@ -55,93 +54,6 @@ def configure_runtime(
     if seed is not None:
         keras.utils.set_random_seed(seed)
     return {"jit_compile": jit_compile}
-
-
-def distribution_strategy(kind: str = "auto"):
-    """A `tf.distribute` strategy for the devices this process sees.
-
-    On the TensorFlow backend, build and compile the model under
-    `strategy.scope()`:
-    - `"default"`: TensorFlow's default strategy (one device: a GPU if there
-      is one, otherwise the CPU);
-    - `"mirrored"`: `tf.distribute.MirroredStrategy` over the local GPUs;
-    - `"multi_worker"`: `tf.distribute.MultiWorkerMirroredStrategy` over the
-      machines that the `TF_CONFIG` environment variable lists. TensorFlow
-      needs it created at program start, before any other TensorFlow op;
-    - `"auto"` (default): `"multi_worker"` when `TF_CONFIG` is set, else
-      `"mirrored"` when more than one GPU is visible, else `"default"`.
-
-    On the JAX (and PyTorch) backend there is no `tf.distribute`: `"auto"` and
-    `"default"` return `None`, and the path to several devices is
-    `keras.distribution`, e.g.
-    `keras.distribution.set_distribution(keras.distribution.DataParallel())`
-    before building the model.
-
-    Args:
-        kind: one of `"auto"`, `"default"`, `"mirrored"`, `"multi_worker"`.
-
-    Returns:
-        A `tf.distribute.Strategy`, or `None` on backends other than TensorFlow.
-
-    Example:
-
-    >>> strategy = distribution_strategy()
-    >>> with strategy.scope():
-    ...     model = zoo.build("transformer")
-    ...     model.compile(optimizer="adam", loss=loss)
-    """
-    if kind not in STRATEGY_KINDS:
-        raise ValueError(f"Unknown strategy kind {kind!r}. Choose one of {STRATEGY_KINDS}.")
-    if keras.backend.backend() != "tensorflow":
-        if kind in ("auto", "default"):
-            return None
-        raise ValueError(
-            f"distribution_strategy(kind={kind!r}) makes a tf.distribute strategy, which needs "
-            f"the TensorFlow backend (this is {keras.backend.backend()!r}). On JAX, use "
-            "keras.distribution.set_distribution(keras.distribution.DataParallel()) instead."
-        )
-    import tensorflow as tf
-
-    # Physical devices: listing them does not start the TensorFlow runtime,
-    # which MultiWorkerMirroredStrategy must configure itself.
-    num_gpus = len(tf.config.list_physical_devices("GPU"))
-    kind = resolve_strategy_kind(kind, num_gpus, os.environ.get("TF_CONFIG"))
-    if kind == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if kind == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
-def resolve_strategy_kind(kind: str, num_gpus: int, tf_config: str | None) -> str:
-    """Which strategy `distribution_strategy(kind)` makes, for these devices.
-
-    Args:
-        kind: one of `STRATEGY_KINDS`.
-        num_gpus: the number of GPUs this machine sees.
-        tf_config: the `TF_CONFIG` environment variable, or `None` when unset.
-
-    Returns:
-        `"default"`, `"mirrored"` or `"multi_worker"`.
-    """
-    if kind not in STRATEGY_KINDS:
-        raise ValueError(f"Unknown strategy kind {kind!r}. Choose one of {STRATEGY_KINDS}.")
-    if tf_config:
-        try:
-            json.loads(tf_config)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                "TF_CONFIG is set but is not JSON; set it to the cluster description "
-                'that tf.distribute expects, e.g. {"cluster": {"worker": [...]}, '
-                f'"task": {{"type": "worker", "index": 0}}}}, or unset it. ({error})'
-            ) from None
-    if kind != "auto":
-        return kind
-    if tf_config:
-        return "multi_worker"
-    if num_gpus > 1:
-        return "mirrored"
-    return "default"
 
 
 def describe_devices() -> str:
