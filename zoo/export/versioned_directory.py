@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
+
+TEMPORARY_PREFIX = ".tmp-"
 
 
 def existing_versions(model_directory: str | os.PathLike) -> list[int]:
@@ -30,7 +33,9 @@ def atomic_version_directory(model_directory: str | os.PathLike, version: int | 
     The temporary folder sits beside the final one (same file system, so the rename is
     atomic) and starts with a dot, which TensorFlow Serving ignores. If the body raises, the
     temporary folder is removed and no version appears: a crash never leaves a half-written
-    model; versions count up and are never overwritten.
+    model; versions count up and are never overwritten. A writer killed outright (SIGKILL)
+    cannot remove its temporary folder: the next export on that host does
+    (`remove_abandoned_versions`).
     """
     model_directory = Path(model_directory)
     model_directory.mkdir(parents=True, exist_ok=True)
@@ -44,10 +49,41 @@ def atomic_version_directory(model_directory: str | os.PathLike, version: int | 
             f"{final_path} already exists; versions are never overwritten. Leave `version` "
             f"out to write version {next_version(model_directory)}."
         )
-    temporary = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_directory))
+    remove_abandoned_versions(model_directory)
+    # The name says who writes it, for `remove_abandoned_versions`: host and process id.
+    prefix = f"{TEMPORARY_PREFIX}{version}-{socket.gethostname()}-{os.getpid()}-"
+    temporary = Path(tempfile.mkdtemp(prefix=prefix, dir=model_directory))
     try:
         yield temporary, final_path
         os.rename(temporary, final_path)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+def remove_abandoned_versions(model_directory: str | os.PathLike) -> list[Path]:
+    """Removes the temporary folders under `model_directory` whose writer is gone: written
+    by a process of this host that no longer runs (it was killed mid-export). Folders of
+    other hosts (a shared file system) and of live processes are left alone. Returns the
+    folders removed."""
+    removed = []
+    host = socket.gethostname()
+    for path in Path(model_directory).glob(f"{TEMPORARY_PREFIX}*"):
+        # .tmp-<version>-<host>-<pid>-<random>; the host name may contain dashes.
+        parts = path.name[len(TEMPORARY_PREFIX) :].split("-")
+        if len(parts) < 4 or not parts[-2].isdigit():
+            continue
+        if "-".join(parts[1:-2]) == host and not _is_running(int(parts[-2])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

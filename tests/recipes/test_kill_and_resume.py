@@ -1,0 +1,162 @@
+"""Crashes lose nothing, shown by processes that are really killed (SIGKILL) at random points:
+a recipe killed mid-training and restarted with --resume ends where an uninterrupted run
+ends; an export killed mid-write leaves no version a model server would load."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+if keras.config.backend() != "tensorflow":
+    pytest.skip("the recipe exports a SavedModel (TensorFlow)", allow_module_level=True)
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+# A tiny character language model: 10 epochs of 16 steps, dropout off, float32 (every step
+# then depends on the weights, the optimizer state and the step's windows alone).
+RECIPE = [
+    *("--steps", "160", "--eval-interval", "16", "--eval-windows", "4"),
+    *("--batch-size", "8", "--sequence-length", "32", "--num-sentences", "400"),
+    *("--sample-tokens", "8", "--prompts", "the", "--preset", "tiny", "--num-layers", "1"),
+    *("--hidden-dim", "32", "--num-heads", "2", "--intermediate-dim", "64", "--dropout", "0"),
+    *("--no-mixed-precision", "--seed", "3"),
+]
+EPOCHS = 10
+# Seconds a kill may wait after its trigger: up to a few epochs of this model on 2 cores, so
+# that kills land inside epochs, inside saves and between them.
+KILL_DELAY = (0.0, 0.6)
+
+
+def start(module: str, *arguments: str, log: Path) -> subprocess.Popen:
+    env = dict(
+        os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", KERAS_BACKEND="tensorflow"
+    )
+    with open(log, "ab") as file:
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *arguments],
+            cwd=REPOSITORY,
+            env=env,
+            stdout=file,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def finish(process: subprocess.Popen, log: Path) -> None:
+    assert process.wait(timeout=600) == 0, log.read_text()[-3000:]
+
+
+def kill_when(process: subprocess.Popen, ready, delay: float, log: Path) -> bool:
+    """SIGKILL `process` `delay` seconds after `ready()` first holds; `False` when the process
+    ended first (nothing to kill)."""
+    deadline = time.monotonic() + 300
+    while not ready():
+        if process.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.02)
+    time.sleep(delay)
+    if process.poll() is not None:
+        return False
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+    return True
+
+
+def backed_up_epochs(run_dir: Path) -> int:
+    try:
+        return json.loads((run_dir / "backup" / "state.json").read_text())["epoch"]
+    except (FileNotFoundError, json.JSONDecodeError):
+        return 0
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    log = folder / "log.txt"
+    arguments = ("--run-dir", str(folder / "run"), "--out", str(folder / "saved"))
+    finish(start("recipes.char_lm", *RECIPE, *arguments, log=log), log)
+    return json.loads((folder / "run" / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(tmp_path_factory):
+    """The same run, killed three times at random points, each time resumed with --resume."""
+    folder = tmp_path_factory.mktemp("killed")
+    run_dir, log = folder / "run", folder / "log.txt"
+    arguments = ("--run-dir", str(run_dir), "--out", str(folder / "saved"), "--resume")
+    seed = int.from_bytes(os.urandom(4), "little")
+    rng = np.random.default_rng(seed)
+    # Kill once the backup has reached these epochs, plus a random delay each.
+    triggers = sorted(rng.choice(np.arange(1, EPOCHS - 1), size=3, replace=False).tolist())
+    kills = []
+    for trigger in triggers:
+        delay = float(rng.uniform(*KILL_DELAY))
+        process = start("recipes.char_lm", *RECIPE, *arguments, log=log)
+        if kill_when(process, lambda t=trigger: backed_up_epochs(run_dir) >= t, delay, log):
+            kills.append({"after_epoch": backed_up_epochs(run_dir), "delay": round(delay, 3)})
+    finish(start("recipes.char_lm", *RECIPE, *arguments, log=log), log)
+    results = json.loads((run_dir / "results.json").read_text())
+    return {"results": results, "kills": kills, "seed": seed, "folder": folder, "log": log}
+
+
+@pytest.mark.slow
+def test_a_run_killed_at_random_points_ends_as_one_never_killed(uninterrupted, killed_and_resumed):
+    kills, seed = killed_and_resumed["kills"], killed_and_resumed["seed"]
+    context = f"kills {kills} (random seed {seed})"
+    # Each trigger leaves several epochs to go: every kill lands before the run could end.
+    assert len(kills) == 3, context
+    log = killed_and_resumed["log"].read_text()
+    assert log.count("weights):") == 4, context  # four processes built the model
+    expected, resumed = uninterrupted["metrics"], killed_and_resumed["results"]["metrics"]
+    # The same number of optimizer steps: no epoch lost, none trained twice.
+    assert resumed["train_steps"] == expected["train_steps"] == 160, context
+    # Same weights, optimizer state and data at every step: the same final loss. The
+    # tolerance allows for float32 sums in another order in another process; measured: equal.
+    np.testing.assert_allclose(
+        resumed["validation_loss_nats_per_char"],
+        expected["validation_loss_nats_per_char"],
+        rtol=1e-5,
+        err_msg=context,
+    )
+    # The last validation estimate was made by the last process, after the last kill.
+    np.testing.assert_allclose(
+        resumed["validation_estimate_during_training"][-1],
+        expected["validation_estimate_during_training"][-1],
+        rtol=1e-5,
+        err_msg=context,
+    )
+    assert killed_and_resumed["results"]["export_agrees_with_model"]
+
+
+@pytest.mark.slow
+def test_an_export_killed_while_writing_leaves_no_version(killed_and_resumed):
+    import tensorflow as tf
+
+    folder = killed_and_resumed["folder"]
+    run_dir, out, log = folder / "run", folder / "saved", folder / "export-log.txt"
+    assert sorted(os.listdir(out)) == ["1"]  # the recipe's own export
+    seed = int.from_bytes(os.urandom(4), "little")
+    rng = np.random.default_rng(seed)
+    kills = 0
+    for _ in range(3):
+        delay = float(rng.uniform(0.0, 3.0))
+        process = start("recipes.export", str(run_dir), "--out", str(out), log=log)
+        writing = lambda: any(name.startswith(".tmp-") for name in os.listdir(out))  # noqa: E731
+        kills += kill_when(process, writing, delay, log)
+    context = f"{kills} kills, random seed {seed}: {sorted(os.listdir(out))}"
+    assert kills >= 2, context
+    # What a model server would load: integer folders only. The killed writes are not there.
+    versions = [name for name in os.listdir(out) if name.isdigit()]
+    assert versions == ["1"], context
+    loaded = tf.saved_model.load(str(out / "1"))
+    assert "generate" in loaded.signatures
+    # The next export takes the next free number, and removes what the killed ones left.
+    finish(start("recipes.export", str(run_dir), "--out", str(out), log=log), log)
+    assert sorted(os.listdir(out)) == ["1", "2"], context
+    assert json.loads((run_dir / "export_result.json").read_text())["agrees"]
