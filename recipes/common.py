@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import zoo
+from recipes.output_folders import BASE_BYTES, check_free_space, check_writable, training_bytes
 from zoo.training import (
     STRATEGY_KINDS,
     configure_runtime,
@@ -205,11 +206,13 @@ def _boolean(text: str) -> bool:
 
 
 def start_run(settings: RecipeSettings) -> Path:
-    """Seed, dtype policy and the run folder; prints the devices. Call it first: the
+    """Seed, dtype policy and the run folder (it and `--out` must be writable, with room on
+    the disk: an error now, not at the first checkpoint); prints the devices. Call it first: the
     tokenizer's graph resources must outlive the seed call, and the policy applies to the
     layers built afterwards."""
-    run_dir = Path(settings.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = check_writable(settings.run_dir, "--run-dir")
+    check_writable(settings.out, "--out")
+    check_free_space(run_dir, BASE_BYTES, "a run", "--run-dir")
     configure_runtime(settings.mixed_precision, settings.jit_compile, seed=settings.seed)
     print(describe_devices())
     return run_dir
@@ -225,6 +228,12 @@ def fit_model(model, settings: RecipeSettings, run_dir: Path, train, validation,
     epochs = epochs or (1000 if settings.time_budget else 10)
     verbose = fit_kwargs.pop("verbose", None)
     verbose = fit_verbosity() if verbose is None else verbose
+    check_free_space(
+        run_dir,
+        training_bytes(model),
+        f"training a model of {model.count_params():,} weights (its checkpoints and backups)",
+        "--run-dir",
+    )
     start = time.perf_counter()
     with warnings.catch_warnings():
         # Bucketed datasets have no known length; each epoch simply ends when the data does.
