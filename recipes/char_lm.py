@@ -28,6 +28,7 @@ from recipes.common import (
     RecipeSettings,
     describe_model,
     fit_model,
+    model_scope,
     parse,
     recipe_parser,
     run_main,
@@ -113,23 +114,24 @@ def load_text(settings: Settings):
 def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_ids, val_ids):
     """Build, compile and fit; returns `(model, training figures)`."""
     context = settings.sequence_length + 1  # [start] + the window
-    model = zoo.build(
-        settings.model,
-        task="lm",
-        preset=settings.preset,
-        vocab_size=tokenizer.vocabulary_size,
-        **_with_context(settings.model, overrides, context),
-    )
-    describe_model(model, settings)
-    generation.GENERATE.compile(
-        model,
-        learning_rate=settings.learning_rate,
-        min_learning_rate=settings.min_learning_rate,
-        warmup_steps=settings.warmup_steps,
-        decay_steps=settings.steps,
-        weight_decay=settings.weight_decay,
-        jit_compile=settings.jit_compile,
-    )
+    with model_scope(settings):
+        model = zoo.build(
+            settings.model,
+            task="lm",
+            preset=settings.preset,
+            vocab_size=tokenizer.vocabulary_size,
+            **_with_context(settings.model, overrides, context),
+        )
+        describe_model(model, settings)
+        generation.GENERATE.compile(
+            model,
+            learning_rate=settings.learning_rate,
+            min_learning_rate=settings.min_learning_rate,
+            warmup_steps=settings.warmup_steps,
+            decay_steps=settings.steps,
+            weight_decay=settings.weight_decay,
+            jit_compile=settings.jit_compile,
+        )
     # A resumed run continues the stream of training windows where its backup stopped.
     resumed_epochs = backed_up_epochs(run_dir / BACKUP_DIR) if settings.resume else 0
     train_data = training_dataset(

@@ -31,6 +31,7 @@ from recipes.common import (
     RecipeSettings,
     describe_model,
     fit_model,
+    model_scope,
     parse,
     recipe_parser,
     run_main,
@@ -187,17 +188,18 @@ class EpochClock(keras.callbacks.Callback):
 
 def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, splits):
     """Build, compile and fit; returns `(best model by validation accuracy, figures)`."""
-    model = build_model(settings, overrides, tokenizer, len(splits["train"].class_names))
-    settings.model = _family(model)
-    describe_model(model, settings)
-    learning_rate = settings.learning_rate or (1e-4 if settings.pretrained else 5e-4)
-    classification.CLASSIFY.compile(
-        model,
-        learning_rate=learning_rate,
-        warmup_steps=settings.warmup_steps,
-        weight_decay=settings.weight_decay,
-        jit_compile=settings.jit_compile,
-    )
+    with model_scope(settings):
+        model = build_model(settings, overrides, tokenizer, len(splits["train"].class_names))
+        settings.model = _family(model)
+        describe_model(model, settings)
+        learning_rate = settings.learning_rate or (1e-4 if settings.pretrained else 5e-4)
+        classification.CLASSIFY.compile(
+            model,
+            learning_rate=learning_rate,
+            warmup_steps=settings.warmup_steps,
+            weight_decay=settings.weight_decay,
+            jit_compile=settings.jit_compile,
+        )
     datasets = classification.make_datasets(
         {"train": splits["train"], "validation": splits["validation"]},
         tokenizer,

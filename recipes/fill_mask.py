@@ -32,6 +32,7 @@ from recipes.common import (
     RecipeSettings,
     describe_model,
     fit_model,
+    model_scope,
     parse,
     recipe_parser,
     run_main,
@@ -165,23 +166,24 @@ def decay_steps(settings: Settings) -> int:
 
 def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_texts, validation):
     """Build, compile and fit; returns `(model, training figures)`."""
-    model = zoo.build(
-        settings.model,
-        task="mlm",
-        preset=settings.preset,
-        vocab_size=tokenizer.vocabulary_size,
-        **overrides,
-    )
-    describe_model(model, settings)
-    filling.FILL_MASK.compile(
-        model,
-        learning_rate=settings.learning_rate,
-        min_learning_rate=settings.min_learning_rate,
-        warmup_steps=settings.warmup_steps,
-        decay_steps=decay_steps(settings),
-        weight_decay=settings.weight_decay,
-        jit_compile=settings.jit_compile,
-    )
+    with model_scope(settings):
+        model = zoo.build(
+            settings.model,
+            task="mlm",
+            preset=settings.preset,
+            vocab_size=tokenizer.vocabulary_size,
+            **overrides,
+        )
+        describe_model(model, settings)
+        filling.FILL_MASK.compile(
+            model,
+            learning_rate=settings.learning_rate,
+            min_learning_rate=settings.min_learning_rate,
+            warmup_steps=settings.warmup_steps,
+            decay_steps=decay_steps(settings),
+            weight_decay=settings.weight_decay,
+            jit_compile=settings.jit_compile,
+        )
     train_data = filling.make_dataset(
         train_texts,
         tokenizer,

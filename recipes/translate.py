@@ -24,6 +24,7 @@ from recipes.common import (
     RecipeSettings,
     describe_model,
     fit_model,
+    model_scope,
     parse,
     recipe_parser,
     run_main,
@@ -153,21 +154,22 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_p
         max_length=settings.max_length,
         seed=settings.seed,
     )
-    model = zoo.build(
-        settings.model,
-        task="seq2seq",
-        preset=settings.preset,
-        vocab_size=tokenizer.vocabulary_size,
-        **{"share_embeddings": True, **overrides},
-    )
-    describe_model(model, settings)
-    translation.TRANSLATE.compile(
-        model,
-        warmup_steps=settings.warmup_steps,
-        learning_rate_scale=settings.learning_rate_scale,
-        jit_compile=settings.jit_compile,
-        ema_momentum=settings.ema_momentum or None,
-    )
+    with model_scope(settings):
+        model = zoo.build(
+            settings.model,
+            task="seq2seq",
+            preset=settings.preset,
+            vocab_size=tokenizer.vocabulary_size,
+            **{"share_embeddings": True, **overrides},
+        )
+        describe_model(model, settings)
+        translation.TRANSLATE.compile(
+            model,
+            warmup_steps=settings.warmup_steps,
+            learning_rate_scale=settings.learning_rate_scale,
+            jit_compile=settings.jit_compile,
+            ema_momentum=settings.ema_momentum or None,
+        )
     figures = fit_model(model, settings, run_dir, datasets["train"], datasets["validation"])
     # The trained model as `fit()` left it (with `--ema-momentum`, the weight average).
     model.save(run_dir / "checkpoints" / "final.keras")

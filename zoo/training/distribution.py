@@ -111,7 +111,7 @@ def resolve_strategy_kind(kind: str, num_gpus: int, tf_config: str | None) -> st
             cluster = json.loads(tf_config).get("cluster", {})
         except (json.JSONDecodeError, AttributeError) as error:
             raise ValueError(
-                "TF_CONFIG is set but is not a JSON object; zoo does not use it, unset it. "
+                "TF_CONFIG is set but is not JSON (a JSON object); zoo does not use it, unset it. "
                 f"({error})"
             ) from None
         num_tasks = sum(len(tasks) for tasks in cluster.values() if isinstance(tasks, list))
