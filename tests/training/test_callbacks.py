@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from zoo.training import AtomicModelCheckpoint, TimeBudget, read_best_value, standard_callbacks
+from zoo.training.callbacks import NonFiniteLossError
 
 NEEDS_TENSORBOARD = pytest.mark.skipif(
     importlib.util.find_spec("tensorboard") is None,
@@ -135,7 +136,7 @@ class PoisonWeights(keras.callbacks.Callback):
 def test_nan_loss_stops_before_any_checkpoint_saves_it(tmp_path):
     model = make_model(seed=0)
     recorder = Recorder()
-    with pytest.raises(RuntimeError, match="NaN or Inf loss"):
+    with pytest.raises(NonFiniteLossError, match=r"loss became nan in epoch 2, batch 3;") as error:
         fit(
             model,
             tmp_path,
@@ -143,6 +144,7 @@ def test_nan_loss_stops_before_any_checkpoint_saves_it(tmp_path):
             extra_callbacks=[PoisonWeights(epoch=1, batch=2), recorder],
             checkpoint_every=1,  # save after every batch: the hardest case
         )
+    assert f"The last good state is in {tmp_path / 'backup'} and {tmp_path}" in str(error.value)
     assert np.isnan(weights_of(model)[0]).all()
     last_good = recorder.weights_at_batch_end  # after epoch 1, batch 1
     assert recorder.batches == 4 + 2
@@ -251,7 +253,7 @@ def test_tensorboard_logs_are_written(tmp_path):
 def test_standard_callbacks_order_and_paths(tmp_path):
     callbacks = standard_callbacks(tmp_path, time_budget=60, checkpoint_every=10)
     assert [type(callback).__name__ for callback in callbacks] == [
-        "TerminateOnNaN",
+        "StopOnNonFiniteLoss",
         "ResumableBackup",
         "AtomicModelCheckpoint",
         "AtomicModelCheckpoint",
@@ -272,7 +274,7 @@ def test_standard_callbacks_order_and_paths(tmp_path):
 def test_standard_callbacks_without_resume_or_tensorboard(tmp_path):
     callbacks = standard_callbacks(tmp_path, resume=False, tensorboard=False)
     assert [type(callback).__name__ for callback in callbacks] == [
-        "TerminateOnNaN",
+        "StopOnNonFiniteLoss",
         "AtomicModelCheckpoint",
         "AtomicModelCheckpoint",
     ]

@@ -3,6 +3,7 @@
 import contextlib
 import importlib.util
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -79,6 +80,50 @@ class TimeBudget(keras.callbacks.Callback):
                     f"\nTimeBudget: {elapsed:.1f}s of {self.seconds:.1f}s spent, "
                     f"stopping in epoch {self._epoch + 1} after batch {batch + 1}."
                 )
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training stopped because the loss became NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.TerminateOnNaN):
+    """`keras.callbacks.TerminateOnNaN(raise_error=True)` with a message that says what
+    happened and what to do.
+
+    At the end of the first batch whose loss is NaN or infinite it raises
+    `NonFiniteLossError` (a `RuntimeError`): `fit()` ends at once, without `on_train_end`
+    and before any later callback in the list saves the broken weights, so the checkpoints
+    and the backup keep the last good state.
+
+    Args:
+        saved: the paths where later callbacks keep the training state (a backup folder,
+            checkpoint files); the message names those that exist when training stops.
+    """
+
+    def __init__(self, saved=()):
+        super().__init__(raise_error=True)
+        self.saved = [os.fspath(path) for path in saved]
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(float(loss)):
+            return
+        kept = [path for path in self.saved if os.path.exists(path)]
+        where = (
+            f"The last good state is in {' and '.join(kept)}"
+            if kept
+            else "Nothing was saved yet (no epoch had ended)"
+        )
+        raise NonFiniteLossError(
+            f"The training loss became {float(loss)} in epoch {self._epoch + 1}, batch "
+            f"{batch + 1}; training stopped before any checkpoint saved those weights. "
+            f"{where}. Lower the learning rate (or lengthen its warm-up), then train again "
+            "(a recipe's --resume continues from its backup)."
+        )
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -176,8 +221,8 @@ def standard_callbacks(
     """The callbacks every recipe's `fit()` uses, writing under `run_dir`.
 
     In this order (the order matters, see below):
-    1. `keras.callbacks.TerminateOnNaN(raise_error=True)`: a NaN or Inf loss
-       raises `RuntimeError` at the end of that batch, before any later
+    1. `StopOnNonFiniteLoss()` (Keras's `TerminateOnNaN(raise_error=True)`): a
+       NaN or Inf loss raises `NonFiniteLossError` at the end of that batch, before any later
        callback can save the poisoned weights, and without `on_train_end`, so
        the backup and the checkpoints keep the last good state. (The graceful
        default would run the epoch-end saves with the NaN weights, then delete
@@ -246,16 +291,15 @@ def standard_callbacks(
     backup_dir = os.path.join(run_dir, BACKUP_DIR)
     best_filepath = os.path.join(run_dir, CHECKPOINT_DIR, "best.keras")
 
-    callbacks = [keras.callbacks.TerminateOnNaN(raise_error=True)]
+    latest_filepath = os.path.join(run_dir, CHECKPOINT_DIR, "latest.keras")
+    callbacks = [
+        StopOnNonFiniteLoss(saved=[backup_dir, latest_filepath] if resume else [latest_filepath])
+    ]
     resuming = False
     if resume:
         resuming = os.path.exists(os.path.join(backup_dir, STATE_FILE))
         callbacks.append(ResumableBackup(backup_dir, save_freq=checkpoint_every))
-    callbacks.append(
-        AtomicModelCheckpoint(
-            os.path.join(run_dir, CHECKPOINT_DIR, "latest.keras"), save_freq=checkpoint_every
-        )
-    )
+    callbacks.append(AtomicModelCheckpoint(latest_filepath, save_freq=checkpoint_every))
     callbacks.append(
         AtomicModelCheckpoint(
             best_filepath,

@@ -1,4 +1,5 @@
-"""A read-only folder or a full disk is refused before a recipe trains, with what to do."""
+"""Runs that cannot go well stop early, saying what to do: a folder that cannot be written, a
+disk without room (before training), a loss that becomes NaN (before anything saves it)."""
 
 import errno
 import os
@@ -93,3 +94,24 @@ def test_a_recipe_on_a_full_disk_stops_before_training(tmp_path, monkeypatch, ca
     assert "error: " in error and "MiB free, and training a model of" in error
     assert "--run-dir" in error
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.skipif(keras.config.backend() != "tensorflow", reason="the recipe's data on TF")
+def test_a_recipe_whose_loss_becomes_nan_stops_with_what_to_do(tmp_path, capsys):
+    from recipes import char_lm
+
+    arguments = ["--steps", "8", "--eval-interval", "4", "--preset", "tiny", "--num-layers", "1"]
+    arguments += ["--hidden-dim", "32", "--num-heads", "2", "--num-sentences", "200"]
+    arguments += ["--batch-size", "4", "--sequence-length", "16", "--no-mixed-precision"]
+    arguments += ["--learning-rate", "1e30", "--warmup-steps", "0", "--resume"]  # diverges
+    arguments += ["--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "saved")]
+    with pytest.raises(SystemExit) as stopped:
+        run_main(char_lm.main, arguments)
+    assert stopped.value.code == 1
+    error = capsys.readouterr().err
+    assert "error: NonFiniteLossError: The training loss became nan in epoch 1, batch" in error
+    assert "Nothing was saved yet" in error and "Lower the learning rate" in error
+    # Nothing saved the broken weights, and no export was attempted.
+    assert not (tmp_path / "run" / "checkpoints").exists()
+    assert not (tmp_path / "run" / "backup").exists()
+    assert os.listdir(tmp_path / "saved") == []
