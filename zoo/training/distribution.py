@@ -198,15 +198,22 @@ def initialize_multi_worker(
     return process_id, num_processes
 
 
-def data_parallel():
+def data_parallel(auto_shard_dataset: bool = False):
     """Sets `keras.distribution.DataParallel` over every device of every process
     (JAX backend) and returns it; call it before building the model.
 
-    Each variable is replicated on every device, each batch is split among them along its
-    first axis, and a step's gradients are summed across all of them, so `fit()` computes
-    the loss of the global batch, the same as on one device.
+    Each variable is replicated on every device, each global batch is split among them
+    along its first axis, and a step's gradients are summed across all of them: `fit()`
+    computes the loss of the global batch, as on one device.
+
+    Args:
+        auto_shard_dataset: bool. `False` (the default): each process feeds its own rows
+            of each global batch, as NumPy arrays or any dataset (`process_shard`), with
+            `batch_size` the global batch size over the number of processes. `True`: every
+            process passes the same whole `tf.data.Dataset` of global batches and Keras
+            shards it.
     """
-    distribution = keras.distribution.DataParallel()
+    distribution = keras.distribution.DataParallel(auto_shard_dataset=auto_shard_dataset)
     keras.distribution.set_distribution(distribution)
     return distribution
 
