@@ -7,9 +7,18 @@ import io
 import sys
 from types import SimpleNamespace
 
+import keras
 import pytest
 
-from recipes.common import RecipeSettings, fit_model, fit_verbosity, run_main
+from recipes.common import (
+    RecipeSettings,
+    fit_model,
+    fit_verbosity,
+    model_scope,
+    parse,
+    recipe_parser,
+    run_main,
+)
 
 HINT = "(for the traceback, run again with --debug or set ZOO_DEBUG=1)\n"
 
@@ -137,3 +146,51 @@ def test_fit_model_prints_one_line_per_epoch_when_stdout_is_not_a_terminal(tmp_p
     assert (result["train_steps"], result["epochs_run"]) == (7, 2)
     fit_model(model, RecipeSettings(epochs=1), tmp_path, train=[], validation=[], verbose=0)
     assert model.kwargs["verbose"] == 0  # a caller's choice wins
+
+
+def parse_common(argv):
+    parser = recipe_parser("A recipe.\n\nMore.", RecipeSettings(), data_help="a file")
+    return parse(parser, RecipeSettings, argv)[0]
+
+
+def test_strategy_flag_takes_the_strategy_kinds(capsys):
+    assert parse_common([]).strategy == "auto"
+    assert parse_common(["--strategy", "mirrored"]).strategy == "mirrored"
+    assert parse_common(["--strategy", "default"]).strategy == "default"
+    # Several machines are not a tf.distribute strategy (Keras 3's fit() fails with
+    # MultiWorkerMirroredStrategy): a usage error that lists the choices.
+    with pytest.raises(SystemExit) as exit_info:
+        parse_common(["--strategy", "multi_worker"])
+    assert exit_info.value.code == 2
+    assert "choose from auto, default, mirrored" in capsys.readouterr().err.replace("'", "")
+
+
+def test_strategy_help_points_several_machines_to_jax(capsys):
+    with pytest.raises(SystemExit):
+        parse_common(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--strategy {auto,default,mirrored}" in help_text
+    assert "MirroredStrategy" in help_text and "JAX backend" in help_text
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute")
+def test_model_scope_is_the_strategys_scope(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with model_scope(RecipeSettings(strategy="mirrored")):
+        strategy = tf.distribute.get_strategy()
+        assert isinstance(strategy, tf.distribute.MirroredStrategy)
+        variable = keras.Variable(1.0)
+    # Made in the scope: one copy per device, kept equal by the strategy.
+    assert strategy.extended.variable_created_in_scope(variable.value)
+    with model_scope(RecipeSettings(strategy="default")):
+        assert not tf.distribute.has_strategy()  # the default: one device, no mirroring
+
+
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="for other backends")
+def test_model_scope_does_nothing_without_tensorflow():
+    with model_scope(RecipeSettings()):
+        pass
+    with pytest.raises(ValueError, match="data_parallel"):
+        model_scope(RecipeSettings(strategy="mirrored"))

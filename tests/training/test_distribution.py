@@ -12,7 +12,13 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.training import STRATEGY_KINDS, distribution_strategy, process_shard
+from zoo.training import (
+    STRATEGY_KINDS,
+    data_parallel,
+    distribution_strategy,
+    initialize_multi_worker,
+    process_shard,
+)
 from zoo.training.distribution import resolve_strategy_kind
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -245,3 +251,49 @@ def test_process_shard_errors_say_how_to_fix():
         process_shard(np.arange(8), 3, process_id=0, num_processes=2)
     with pytest.raises(ValueError, match="as many rows"):
         process_shard((np.arange(8), np.arange(6)), 2, process_id=0, num_processes=2)
+
+
+@pytest.mark.parametrize(
+    "variables, message",
+    [
+        ({}, "needs the coordinator's address.*KERAS_DISTRIBUTION_JOB_ADDRESSES"),
+        (
+            {
+                "KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1:1234",
+                "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+            },
+            "process_id=None",
+        ),
+        (
+            {
+                "KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1:1234",
+                "KERAS_DISTRIBUTION_NUM_PROCESSES": "two",
+                "KERAS_DISTRIBUTION_PROCESS_ID": "0",
+            },
+            "KERAS_DISTRIBUTION_NUM_PROCESSES must be an integer; received 'two'",
+        ),
+        (
+            {
+                "KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1:1234",
+                "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+                "KERAS_DISTRIBUTION_PROCESS_ID": "2",
+            },
+            r"must be in \[0, num_processes\); received process_id=2",
+        ),
+    ],
+)
+def test_multi_worker_settings_errors_say_how_to_fix(monkeypatch, variables, message):
+    for name in ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID"):
+        monkeypatch.delenv(f"KERAS_DISTRIBUTION_{name}", raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=message):
+        initialize_multi_worker()
+
+
+@TENSORFLOW_ONLY
+def test_multi_worker_and_data_parallel_need_jax():
+    with pytest.raises(ValueError, match="KERAS_BACKEND=jax"):
+        initialize_multi_worker("127.0.0.1:1234", num_processes=2, process_id=0)
+    with pytest.raises(ValueError, match="--strategy mirrored"):
+        data_parallel()

@@ -170,14 +170,10 @@ def initialize_multi_worker(
     data_parallel()
     model = zoo.build("transformer", task="lm")
     model.compile(...)
-    model.fit(*process_shard((inputs, labels), 64), batch_size=64 // num_processes)
+    inputs, labels = process_shard((inputs, labels), global_batch_size=64)
+    model.fit(inputs, labels, batch_size=64 // num_processes, shuffle=False)
     ```
     """
-    if keras.backend.backend() != "jax":
-        raise ValueError(
-            "Training on several machines uses the JAX backend (jax.distributed); this is "
-            f"{keras.backend.backend()!r}. Set KERAS_BACKEND=jax before Python starts."
-        )
     coordinator_address = coordinator_address or os.environ.get(COORDINATOR_VARIABLE)
     num_processes = _int_setting(num_processes, NUM_PROCESSES_VARIABLE)
     process_id = _int_setting(process_id, PROCESS_ID_VARIABLE)
@@ -194,6 +190,11 @@ def initialize_multi_worker(
             f"The process id must be in [0, num_processes); received process_id={process_id} "
             f"with num_processes={num_processes}."
         )
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            "Training on several machines uses the JAX backend (jax.distributed); this is "
+            f"{keras.backend.backend()!r}. Set KERAS_BACKEND=jax before Python starts."
+        )
     keras.distribution.initialize(coordinator_address, num_processes, process_id)
     return process_id, num_processes
 
@@ -202,9 +203,10 @@ def data_parallel(auto_shard_dataset: bool = False):
     """Sets `keras.distribution.DataParallel` over every device of every process
     (JAX backend) and returns it; call it before building the model.
 
-    Each variable is replicated on every device, each global batch is split among them
-    along its first axis, and a step's gradients are summed across all of them: `fit()`
-    computes the loss of the global batch, as on one device.
+    Each variable is replicated on every device and each global batch is split among them
+    along its first axis; a step is one computation over the global batch (XLA adds the
+    devices' partial sums), so `fit()` follows the loss of the global batch, as on one
+    device.
 
     Args:
         auto_shard_dataset: bool. `False` (the default): each process feeds its own rows
@@ -213,6 +215,12 @@ def data_parallel(auto_shard_dataset: bool = False):
             process passes the same whole `tf.data.Dataset` of global batches and Keras
             shards it.
     """
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            "data_parallel() sets keras.distribution, which zoo uses on the JAX backend; this "
+            f"is {keras.backend.backend()!r}. On TensorFlow, use "
+            'distribution_strategy("mirrored") (recipes: --strategy mirrored).'
+        )
     distribution = keras.distribution.DataParallel(auto_shard_dataset=auto_shard_dataset)
     keras.distribution.set_distribution(distribution)
     return distribution
