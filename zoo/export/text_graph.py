@@ -54,7 +54,11 @@ class ByteGraph(tf.Module):
 
     def tokenize(self, text):
         pieces = tf.strings.bytes_split(text)  # (B, None) one-byte strings
-        ids = tf.ragged.map_flat_values(lambda p: tf.io.decode_raw(p, tf.uint8)[:, 0], pieces)
+        # (N, 1) bytes -> (N,); a reshape, not `[:, 0]`, which fails when no text has a
+        # byte (an empty batch, or only empty texts: decode_raw then gives shape (0, 0)).
+        ids = tf.ragged.map_flat_values(
+            lambda p: tf.reshape(tf.io.decode_raw(p, tf.uint8), [-1]), pieces
+        )
         return tf.cast(ids, tf.int32) + self.offset
 
     def detokenize(self, token_ids):

@@ -41,6 +41,7 @@ from keras import ops
 
 from zoo.data import SubwordTokenizer, default_bucket_boundaries, ids_to_ragged, pad_batch
 from zoo.export.archive import Endpoint
+from zoo.export.input_checks import require
 from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.generate import GENERATE
@@ -421,9 +422,19 @@ class FillMaskTask(Task):
         space_id = -1 if space_id == UNK_ID else space_id
 
         def fill_mask(text, top_k):
-            check = tf.debugging.assert_greater_equal(top_k, 1, message="top_k must be >= 1")
-            with tf.control_dependencies([check]):
-                ids = text_graph.tokenize(text)  # ragged (B, None)
+            top_k = require(
+                top_k,
+                top_k >= 1,
+                "top_k must be >= 1 (above the vocabulary size: cut to it); received {}.",
+            )
+            # An empty batch answers empty outputs without calling the model: Keras's
+            # `take_along_axis` (in `first_mask_top_k`) cannot gather from zero rows.
+            return tf.cond(
+                tf.size(text) > 0, lambda: fill_rows(text, top_k), lambda: no_rows(top_k)
+            )
+
+        def fill_rows(text, top_k):
+            ids = text_graph.tokenize(text)  # ragged (B, None)
             # As `drop_word_start_before_mask`: no lone word-start piece before a [MASK].
             dense = ids.to_tensor(-1)  # (B, W), -1 past each row's end
             following = tf.concat([dense[:, 1:], tf.fill([tf.shape(dense)[0], 1], -1)], axis=1)
@@ -439,6 +450,14 @@ class FillMaskTask(Task):
             tokens = tf.reshape(tokens, tf.shape(top_ids))
             tokens = tf.where(has_mask[:, None], tokens, "")
             return {"tokens": tokens, "token_ids": top_ids, "probabilities": probabilities}
+
+        def no_rows(top_k):
+            shape = [0, tf.minimum(top_k, model.config.vocab_size)]  # K as for other batches
+            return {
+                "tokens": tf.fill(shape, ""),
+                "token_ids": tf.zeros(shape, tf.int32),
+                "probabilities": tf.zeros(shape, tf.float32),
+            }
 
         def logits(token_ids):
             return {"logits": model(token_ids, training=False)}

@@ -33,6 +33,7 @@ from keras import ops
 from zoo.decoding.protocol import check_special_ids, start_decoding
 from zoo.decoding.token_loop import decode_token_by_token
 from zoo.export.archive import Endpoint
+from zoo.export.input_checks import require, require_in_range
 from zoo.special_ids import PAD_ID
 from zoo.tasks.base import Task, register_task
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTokenAccuracy
@@ -317,6 +318,11 @@ class SampleText(keras.callbacks.Callback):
 # --- The task ---------------------------------------------------------------------------
 
 
+# The most tokens an exported `generate` makes per request by default (export option
+# `max_new_tokens_limit`): an untrained or unlucky model may never emit the end token.
+MAX_NEW_TOKENS_LIMIT = 4096
+
+
 class GenerateTask(Task):
     """`lm` models: a prompt in, its continuation out."""
 
@@ -364,12 +370,17 @@ class GenerateTask(Task):
         )
         return model
 
-    def decoding_card(self, *, context_length=None, **options):
+    def decoding_card(
+        self, *, context_length=None, max_new_tokens_limit=MAX_NEW_TOKENS_LIMIT, **options
+    ):
         return {
             "algorithm": "greedy (temperature 0) or sampling (temperature, top-k, top-p)",
             "context_length": context_length,
             "position_limit": options.get("position_limit"),
             "seed": "stateless per request: (seed, step)",
+            # What a request may ask for; outside, it is refused (INVALID_ARGUMENT). A model
+            # with a position limit generates at most position_limit - 1 tokens.
+            "max_new_tokens_range": [0, max_new_tokens_limit],
         }
 
     def export(self, model, tokenizer, directory, *, context_length=None, **options):
@@ -382,7 +393,30 @@ class GenerateTask(Task):
             **options,
         )
 
-    def endpoints(self, model, text_graph, *, context_length=None, position_limit=None):
+    def endpoints(
+        self,
+        model,
+        text_graph,
+        *,
+        context_length=None,
+        position_limit=None,
+        max_new_tokens_limit=MAX_NEW_TOKENS_LIMIT,
+    ):
+        """`generate(prompt, max_new_tokens, temperature, top_k, top_p, seed,
+        no_repeat_ngram_size)` (also `serving_default`), `score(text)` and `logits`.
+
+        A request's settings out of range (`max_new_tokens` outside `[0,
+        max_new_tokens_limit]`, a `temperature` that is negative or not finite, `top_p`
+        outside `(0, 1]`, a negative `no_repeat_ngram_size`) are refused with a message
+        naming the input."""
+        if (
+            isinstance(max_new_tokens_limit, bool)
+            or not isinstance(max_new_tokens_limit, int)
+            or max_new_tokens_limit < 1
+        ):
+            raise ValueError(
+                f"`max_new_tokens_limit` must be an int >= 1; received {max_new_tokens_limit!r}."
+            )
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
         big = 1 << 30
 
@@ -398,28 +432,32 @@ class GenerateTask(Task):
             dense = ids.to_tensor(PAD_ID)  # (B, W)
             lengths = tf.cast(ids.row_lengths(), tf.int32)
             drop = tf.maximum(lengths - keep, 0)
-            width = tf.reduce_max(lengths - drop)
+            width = tf.maximum(tf.reduce_max(lengths - drop), 1)  # 1 for an empty batch
             columns = tf.range(width)[None, :] + drop[:, None]
             last_column = tf.shape(dense)[1] - 1
             kept = tf.gather(dense, tf.minimum(columns, last_column), batch_dims=1)
             return tf.where(columns < lengths[:, None], kept, PAD_ID), max_new_tokens
 
         def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed, no_repeat_ngram_size):
-            checks = [
-                tf.debugging.assert_greater_equal(
-                    temperature, 0.0, message="temperature must be >= 0 (0 = greedy)"
-                ),
-                tf.debugging.assert_greater(top_p, 0.0, message="top_p must be in (0, 1]"),
-                tf.debugging.assert_less_equal(top_p, 1.0, message="top_p must be in (0, 1]"),
-                tf.debugging.assert_greater_equal(
-                    max_new_tokens, 0, message="max_new_tokens must be >= 0"
-                ),
-                tf.debugging.assert_greater_equal(
-                    no_repeat_ngram_size, 0, message="no_repeat_ngram_size must be >= 0"
-                ),
-            ]
-            with tf.control_dependencies(checks):
-                prompt_ids, steps = prompt_tensor(prompt, max_new_tokens)
+            max_new_tokens = require_in_range(
+                max_new_tokens,
+                "max_new_tokens",
+                0,
+                max_new_tokens_limit,
+                note="(the export's limit; export with a larger one to allow more)",
+            )
+            temperature = require(
+                temperature,
+                (temperature >= 0.0) & tf.math.is_finite(temperature),
+                "temperature must be a finite number >= 0 (0 = greedy); received {}.",
+            )
+            top_p = require(
+                top_p, (top_p > 0.0) & (top_p <= 1.0), "top_p must be in (0, 1]; received {}."
+            )
+            no_repeat_ngram_size = require_in_range(
+                no_repeat_ngram_size, "no_repeat_ngram_size", 0, note="(0 = off)"
+            )
+            prompt_ids, steps = prompt_tensor(prompt, max_new_tokens)
             steps = tf.maximum(steps, 1)
             token_ids, _ = generate_token_ids(
                 model,
@@ -463,9 +501,10 @@ class GenerateTask(Task):
                     tf.TensorSpec([], tf.int32, name="seed"),
                     tf.TensorSpec([], tf.int32, name="no_repeat_ngram_size"),
                 ],
-                "prompt string (B,), max_new_tokens int32, temperature float32 (0 = greedy), "
-                "top_k int32 (<= 0: off), top_p float32 in (0, 1], seed int32, "
-                "no_repeat_ngram_size int32 (0 = off) -> "
+                f"prompt string (B,), max_new_tokens int32 in [0, {max_new_tokens_limit}], "
+                "temperature float32 finite, >= 0 (0 = greedy), top_k int32 (<= 0: off), "
+                "top_p float32 in (0, 1], seed int32, no_repeat_ngram_size int32 >= 0 "
+                "(0 = off); outside these ranges: INVALID_ARGUMENT naming the input -> "
                 "text string (B,) (the continuation), token_ids int32 (B, N)",
             ),
             Endpoint(

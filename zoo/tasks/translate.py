@@ -187,6 +187,22 @@ def evaluate(model, tokenizer, sources, references, **decoding) -> dict:
     return {**scores, "hypotheses": hypotheses}
 
 
+# The largest settings an exported `translate` accepts by default (export options
+# `beam_width_limit`, `max_length_limit`): a search's work and memory grow with
+# batch x beam_width x max_length, and a request must not be able to take a server down.
+BEAM_WIDTH_LIMIT = 16
+MAX_LENGTH_LIMIT = 512
+
+
+def check_limits(beam_width_limit, max_length_limit) -> None:
+    for name, value in (
+        ("beam_width_limit", beam_width_limit),
+        ("max_length_limit", max_length_limit),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be an int >= 1; received {value!r}.")
+
+
 class TranslateTask(Task):
     """`seq2seq` models: text in one language, text out in another."""
 
@@ -197,14 +213,33 @@ class TranslateTask(Task):
         return compile_seq2seq(model, **options)
 
     def decoding_card(
-        self, *, max_source_length=128, length_penalty=0.6, no_repeat_ngram_size=0, **options
+        self,
+        *,
+        max_source_length=128,
+        length_penalty=0.6,
+        no_repeat_ngram_size=0,
+        beam_width_limit=BEAM_WIDTH_LIMIT,
+        max_length_limit=MAX_LENGTH_LIMIT,
+        **options,
     ):
         return {
             "algorithm": "beam search",
             "length_penalty": length_penalty,
             "max_source_length": max_source_length,
             "no_repeat_ngram_size": no_repeat_ngram_size,
+            # What a request may ask for; outside, it is refused (INVALID_ARGUMENT).
+            "beam_width_range": [1, beam_width_limit],
+            "max_length_range": [1, max_length_limit],
         }
+
+    def export(self, model, tokenizer, directory, *, max_length_limit=MAX_LENGTH_LIMIT, **options):
+        # The model card records the limit a request meets: a model with learned positions
+        # cannot decode past them.
+        if getattr(model.config, "position_encoding", None) == "learned":
+            max_length_limit = min(max_length_limit, model.config.max_sequence_length)
+        return super().export(
+            model, tokenizer, directory, max_length_limit=max_length_limit, **options
+        )
 
     def endpoints(
         self,
@@ -214,15 +249,34 @@ class TranslateTask(Task):
         max_source_length=128,
         length_penalty=0.6,
         no_repeat_ngram_size=0,
+        beam_width_limit=BEAM_WIDTH_LIMIT,
+        max_length_limit=MAX_LENGTH_LIMIT,
     ):
         """`translate(text, beam_width, max_length)` (also `serving_default`; repeats blocked
         as the export was told, `no_repeat_ngram_size`), `translate_with_options(...,
-        no_repeat_ngram_size)` and `logits`."""
+        no_repeat_ngram_size)` and `logits`.
+
+        A request's `beam_width` must be in `[1, beam_width_limit]` and its `max_length` in
+        `[1, max_length_limit]` (and within a model's learned positions), else it is refused
+        with a message naming the input and the range: the work and memory of a search grow
+        with both, and an untrained or unlucky model may never emit the end token."""
         import tensorflow as tf
 
+        from zoo.export.input_checks import require_in_range
+
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
+        check_limits(beam_width_limit, max_length_limit)
+        if getattr(model.config, "position_encoding", None) == "learned":
+            max_length_limit = min(max_length_limit, model.config.max_sequence_length)
+        more = "the export's limit; export with a larger one to allow more"
 
         def translate_with_options(text, beam_width, max_length, no_repeat_ngram_size):
+            beam_width = require_in_range(beam_width, "beam_width", 1, beam_width_limit, note=more)
+            max_length = require_in_range(max_length, "max_length", 1, max_length_limit, note=more)
+            if tf.is_tensor(no_repeat_ngram_size):  # a request's; else the export's own
+                no_repeat_ngram_size = require_in_range(
+                    no_repeat_ngram_size, "no_repeat_ngram_size", 0, note="(0 = off)"
+                )
             text = tf.strings.strip(text)
             source = text_graph.tokenize(text)[:, :max_source_length].to_tensor(PAD_ID)  # (B, S)
             # At least one column, so that a batch of empty strings is still a (B, 1) input.
@@ -267,15 +321,17 @@ class TranslateTask(Task):
                 "translate",
                 translate,
                 text_inputs,
-                "text string (B,), beam_width int32, max_length int32 -> "
-                "translation string (B,), token_ids int32 (B, L), score float32 (B,)",
+                f"text string (B,), beam_width int32 in [1, {beam_width_limit}], max_length "
+                f"int32 in [1, {max_length_limit}] (outside: INVALID_ARGUMENT naming the input) "
+                "-> translation string (B,), token_ids int32 (B, L = max_length), score "
+                f"float32 (B,); a text is read as its first {max_source_length} tokens",
             ),
             Endpoint(
                 "translate_with_options",
                 translate_with_options,
                 [*text_inputs, tf.TensorSpec([], tf.int32, name="no_repeat_ngram_size")],
-                "as translate, and no_repeat_ngram_size int32: no n-gram of this size twice "
-                "in a translation (0 = off)",
+                "as translate, and no_repeat_ngram_size int32 >= 0: no n-gram of this size "
+                "twice in a translation (0 = off)",
             ),
             Endpoint(
                 "logits",
