@@ -101,7 +101,7 @@ class RecipeSettings:
     preset: str = "small"
     epochs: int | None = None
     time_budget: float | None = None
-    mixed_precision: bool = True
+    mixed_precision: bool | str = True  # True: bfloat16; or "float16"; False: float32
     jit_compile: bool = False
     out: str = "saved_models/model"
     run_dir: str = "runs/model"
@@ -124,11 +124,23 @@ def recipe_parser(doc: str, defaults: RecipeSettings, data_help: str) -> argpars
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=int, help="epochs to train (default 10)")
     budget.add_argument("--time-budget", type=float, help="seconds of training, then stop")
-    flag(
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument(
         "--mixed-precision",
-        action=argparse.BooleanOptionalAction,
+        nargs="?",
+        const=True,
         default=defaults.mixed_precision,
-        help="mixed_bfloat16 compute (bfloat16 matmuls, float32 weights)",
+        type=_precision,
+        metavar="{bfloat16,float16}",
+        help="compute in bfloat16 with float32 weights; `--mixed-precision float16` for GPUs "
+        "without bfloat16 (the loss is then scaled)"
+        + (" (the default)" if defaults.mixed_precision else ""),
+    )
+    precision.add_argument(
+        "--no-mixed-precision",
+        dest="mixed_precision",
+        action="store_false",
+        help="compute in float32" + ("" if defaults.mixed_precision else " (the default)"),
     )
     flag("--jit-compile", action="store_true", help="compile train steps with XLA")
     flag("--strategy", default=defaults.strategy, choices=STRATEGY_KINDS, help=STRATEGY_HELP)
@@ -195,6 +207,12 @@ def parse(parser, settings_class, argv=None, *, default_model="transformer"):
     names = {field.name for field in dataclasses.fields(settings_class)}
     settings = settings_class(**{k: v for k, v in arguments.items() if k in names})
     return settings, overrides, arguments
+
+
+def _precision(text: str) -> bool | str:
+    if text in ("bfloat16", "float16"):
+        return text
+    raise argparse.ArgumentTypeError(f"expected bfloat16 or float16, received {text!r}")
 
 
 def _boolean(text: str) -> bool:

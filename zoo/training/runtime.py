@@ -6,9 +6,18 @@ import keras
 # Moved to zoo.training.distribution; tests/training/test_runtime.py still imports it here.
 from zoo.training.distribution import resolve_strategy_kind  # noqa: F401
 
+# What `configure_runtime(mixed_precision=...)` accepts, and the Keras dtype policy of each.
+PRECISION_POLICIES = {
+    False: "float32",
+    True: "mixed_bfloat16",
+    "float32": "float32",
+    "bfloat16": "mixed_bfloat16",
+    "float16": "mixed_float16",
+}
+
 
 def configure_runtime(
-    mixed_precision: bool = False,
+    mixed_precision: bool | str = False,
     jit_compile: bool | str = "auto",
     seed: int | None = None,
 ) -> dict:
@@ -17,14 +26,18 @@ def configure_runtime(
     Call it first, before building the model: the dtype policy applies to
     layers created afterwards.
 
-    Mixed precision uses `"mixed_bfloat16"` (computations in bfloat16, weights
-    in float32): bfloat16 has float32's range, so it needs no loss scaling,
-    and CPUs with AMX and recent GPUs run its matmuls several times faster.
-    Losses and metrics in `zoo.training` compute in float32 regardless.
+    Mixed precision computes in 16 bits and keeps the weights in float32.
+    `True` or `"bfloat16"` is `"mixed_bfloat16"`: bfloat16 has float32's
+    range, so it needs no loss scaling, and CPUs with AMX and recent GPUs run
+    its matmuls several times faster. `"float16"` is `"mixed_float16"`, for
+    GPUs without bfloat16 (before NVIDIA's Ampere): float16 underflows below
+    6e-8, so `compile()` wraps the optimizer in a
+    `keras.optimizers.LossScaleOptimizer` (Keras's `auto_scale_loss`), which
+    scales the loss up before the gradients and skips steps whose gradients
+    overflow. Losses and metrics in `zoo.training` compute in float32 regardless.
 
     Args:
-        mixed_precision: bool. `True` sets the `"mixed_bfloat16"` policy,
-            `False` sets `"float32"`.
+        mixed_precision: `False` (float32), `True` or `"bfloat16"`, `"float16"`.
         jit_compile: `True`, `False` or `"auto"`: whether `compile()` uses XLA.
             `"auto"` lets Keras decide (on TensorFlow it is off on CPU-only
             machines and with `tf.distribute`; on JAX it is on).
@@ -40,8 +53,7 @@ def configure_runtime(
     >>> model = zoo.build("transformer", preset="tiny")
     >>> model.compile(optimizer="adam", loss=loss, **compile_kwargs)
     """
-    if not isinstance(mixed_precision, bool):
-        raise TypeError(f"`mixed_precision` must be True or False. Received: {mixed_precision!r}")
+    policy = precision_policy(mixed_precision)
     if not any(jit_compile is choice for choice in (True, False)) and jit_compile != "auto":
         raise ValueError(
             f'`jit_compile` must be True, False or "auto". Received: jit_compile={jit_compile!r}'
@@ -50,10 +62,21 @@ def configure_runtime(
         raise ValueError(
             f"`seed` must be a non-negative int, or None to leave seeds alone. Received: {seed!r}"
         )
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed_precision else "float32")
+    keras.mixed_precision.set_global_policy(policy)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     return {"jit_compile": jit_compile}
+
+
+def precision_policy(mixed_precision: bool | str) -> str:
+    """The Keras dtype policy name for `configure_runtime`'s `mixed_precision`."""
+    for choice, policy in PRECISION_POLICIES.items():
+        if type(choice) is type(mixed_precision) and choice == mixed_precision:
+            return policy
+    raise ValueError(
+        '`mixed_precision` must be False (float32), True or "bfloat16" (mixed_bfloat16), or '
+        f'"float16" (mixed_float16, with loss scaling). Received: {mixed_precision!r}'
+    )
 
 
 def describe_devices() -> str:
