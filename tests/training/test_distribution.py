@@ -338,3 +338,11 @@ def test_multi_worker_and_data_parallel_need_jax():
         initialize_multi_worker("127.0.0.1:1234", num_processes=2, process_id=0)
     with pytest.raises(ValueError, match="--strategy mirrored"):
         data_parallel()
+
+
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="for other backends")
+def test_no_tf_distribute_on_other_backends():
+    assert distribution_strategy() is None
+    assert distribution_strategy("default") is None
+    with pytest.raises(ValueError, match="data_parallel"):
+        distribution_strategy("mirrored")
