@@ -236,7 +236,7 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card: dict,
         metrics=metrics,
         checks=[exporting.check("generate", greedy, {"text": in_process})],
     )
-    result = exporting.hand_off(run_dir, settings.out)
+    result = exporting.hand_off(run_dir, settings.out, export=settings.export)
     if result:
         exported = result["checks"][0]["outputs"]["text"][0]
         print(f"Greedy from {prompt!r} by TensorFlow alone: {exported!r}")

@@ -296,7 +296,7 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metri
             )
         ],
     )
-    result = exporting.hand_off(run_dir, settings.out)
+    result = exporting.hand_off(run_dir, settings.out, export=settings.export)
     if result:
         outputs = result["checks"][0]["outputs"]
         for text, label, row in zip(SAMPLES, outputs["label"], outputs["probabilities"]):

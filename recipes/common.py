@@ -107,6 +107,7 @@ class RecipeSettings:
     run_dir: str = "runs/model"
     resume: bool = False
     seed: int = 0
+    export: bool = True
     strategy: str = "auto"
 
 
@@ -145,6 +146,13 @@ def recipe_parser(doc: str, defaults: RecipeSettings, data_help: str) -> argpars
     flag("--jit-compile", action="store_true", help="compile train steps with XLA")
     flag("--strategy", default=defaults.strategy, choices=STRATEGY_KINDS, help=STRATEGY_HELP)
     flag("--out", default=defaults.out, help="export folder; versions 1, 2, ... inside")
+    flag(
+        "--export",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.export,
+        help="export a SavedModel at the end (--no-export: the run folder only; "
+        "`python -m recipes.export RUN_DIR` exports it later)",
+    )
     flag("--run-dir", default=defaults.run_dir, help="checkpoints, logs, tokenizer, results")
     flag("--resume", action="store_true", help="continue a crashed run from --run-dir")
     flag("--seed", type=int, default=defaults.seed, help="seed of data, split and weights")
@@ -229,7 +237,8 @@ def start_run(settings: RecipeSettings) -> Path:
     tokenizer's graph resources must outlive the seed call, and the policy applies to the
     layers built afterwards."""
     run_dir = check_writable(settings.run_dir, "--run-dir")
-    check_writable(settings.out, "--out")
+    if settings.export:
+        check_writable(settings.out, "--out")
     check_free_space(run_dir, BASE_BYTES, "a run", "--run-dir")
     configure_runtime(settings.mixed_precision, settings.jit_compile, seed=settings.seed)
     print(describe_devices())

@@ -310,13 +310,19 @@ def report(result: Mapping) -> None:
         )
 
 
-def hand_off(run_dir, out=None) -> dict | None:
+def hand_off(run_dir, out=None, *, export: bool = True) -> dict | None:
     """Export the run whatever the backend: in process on TensorFlow, else in a
-    TensorFlow-backend subprocess; `None` (and the command to run elsewhere, printed) on a
-    machine without TensorFlow."""
+    TensorFlow-backend subprocess; `None` (and the command to run later, printed) on a
+    machine without TensorFlow, or when `export` is False (a recipe's `--no-export`)."""
     command = [sys.executable, "-m", "recipes.export", str(run_dir)]
     if out:
         command += ["--out", str(out)]
+    if not export:
+        print(
+            f"\nNot exported (--no-export). The run folder holds all an export needs; run\n"
+            f"  python -m recipes.export {run_dir}" + (f" --out {out}" if out else "")
+        )
+        return None
     if keras.config.backend() == "tensorflow":
         return export_run(run_dir, out)
     if not has_tensorflow():

@@ -263,7 +263,7 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metri
             )
         ],
     )
-    return exporting.hand_off(run_dir, settings.out)
+    return exporting.hand_off(run_dir, settings.out, export=settings.export)
 
 
 def run(settings: Settings | None = None, **overrides) -> dict:

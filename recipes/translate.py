@@ -234,7 +234,7 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metri
         ],
         timing={"signature": "translate", "inputs": {"text": list(english)[:64], **call}},
     )
-    result = exporting.hand_off(run_dir, settings.out)
+    result = exporting.hand_off(run_dir, settings.out, export=settings.export)
     if not result:
         return None, expected["translation"]
     translations = result["checks"][0]["outputs"]["translation"]
