@@ -43,12 +43,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check zoo recipes tests benchmarks
 	$(BIN)/ruff format --check zoo recipes tests benchmarks
 
+# Tests run in one worker process per CPU core (pytest-xdist), a test file per worker at a
+# time, so that a file's module fixtures are built once. `make test WORKERS=0` runs them in
+# this process.
+WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
+
 test-tf: $(STAMP)
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
+	KERAS_BACKEND=tensorflow $(PYTEST)
 
 # The layers and models also run on JAX (the lent GPU machine has JAX, not TensorFlow).
 test-jax: $(STAMP)
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q tests/layers tests/models
+	KERAS_BACKEND=jax $(PYTEST) tests/layers tests/models
 
 test: lint test-tf test-jax
 
