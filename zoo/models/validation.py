@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from zoo.registry import TASKS
+from zoo.special_ids import END_ID
+
+# Tasks whose inputs are token ids: their vocabulary holds the special ids (padding,
+# unknown, start, end) and at least one token of text.
+TOKEN_TASKS = ("seq2seq", "lm", "mlm", "classify")
+MIN_VOCAB_SIZE = END_ID + 2
 
 
 def check_positive(config, *names):
@@ -26,6 +32,15 @@ def check_common_fields(config, family: str):
     )
     if config.target_vocab_size is not None:
         check_positive(config, "target_vocab_size")
+    if config.task in TOKEN_TASKS:
+        for name in ("vocab_size", "target_vocab_size"):
+            value = getattr(config, name)
+            if value is not None and value < MIN_VOCAB_SIZE:
+                raise ValueError(
+                    f"{name} must be at least {MIN_VOCAB_SIZE} (ids 0-{END_ID} are padding, "
+                    f"unknown, start and end; text needs at least one more), received {value}. "
+                    "Pass the tokenizer's vocabulary_size."
+                )
     if not 0.0 <= config.dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), received {config.dropout!r}.")
     if config.share_embeddings and config.task == "seq2seq":
