@@ -134,7 +134,11 @@ def test_fit_verbosity(stream, verbose):
 def test_fit_model_prints_one_line_per_epoch_when_stdout_is_not_a_terminal(tmp_path):
     # Under pytest's capture, stdout is not a terminal.
     class Model:
-        optimizer = SimpleNamespace(iterations=SimpleNamespace(numpy=lambda: 7))
+        optimizer = SimpleNamespace(iterations=SimpleNamespace(numpy=lambda: 7), built=False)
+        weights = []  # what the free-space check counts
+
+        def count_params(self):
+            return 0
 
         def fit(self, train, **kwargs):
             self.kwargs = kwargs

@@ -3,9 +3,6 @@
 
 import keras
 
-# Moved to zoo.training.distribution; tests/training/test_runtime.py still imports it here.
-from zoo.training.distribution import resolve_strategy_kind  # noqa: F401
-
 # What `configure_runtime(mixed_precision=...)` accepts, and the Keras dtype policy of each.
 PRECISION_POLICIES = {
     False: "float32",
