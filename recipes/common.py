@@ -27,6 +27,7 @@ from zoo.training import (
     configure_runtime,
     describe_devices,
     distribution_strategy,
+    even_batches,
     standard_callbacks,
 )
 
@@ -261,6 +262,10 @@ def fit_model(model, settings: RecipeSettings, run_dir: Path, train, validation,
         f"training a model of {model.count_params():,} weights (its checkpoints and backups)",
         "--run-dir",
     )
+    replicas = num_replicas(model)
+    if replicas > 1:  # --strategy mirrored over several devices: batches they split evenly
+        train = even_batches(train, replicas)
+        validation = None if validation is None else even_batches(validation, replicas)
     start = time.perf_counter()
     with warnings.catch_warnings():
         # Bucketed datasets have no known length; each epoch simply ends when the data does.
@@ -283,6 +288,13 @@ def fit_model(model, settings: RecipeSettings, run_dir: Path, train, validation,
         "train_steps": int(model.optimizer.iterations.numpy()),
         "epochs_run": len(history.history.get("loss", [])),
     }
+
+
+def num_replicas(model) -> int:
+    """How many devices `fit()` splits each batch among: the `tf.distribute` strategy the
+    model was built under (`model_scope`), 1 on other backends."""
+    strategy = getattr(model, "distribute_strategy", None)
+    return int(getattr(strategy, "num_replicas_in_sync", 1))
 
 
 def fit_verbosity(stream=None) -> int:

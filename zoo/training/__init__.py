@@ -10,6 +10,7 @@ from zoo.training.distribution import (
     STRATEGY_KINDS,
     data_parallel,
     distribution_strategy,
+    even_batches,
     initialize_multi_worker,
     process_shard,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "data_parallel",
     "describe_devices",
     "distribution_strategy",
+    "even_batches",
     "initialize_multi_worker",
     "process_shard",
     "read_best_value",

@@ -130,6 +130,52 @@ def resolve_strategy_kind(kind: str, num_gpus: int, tf_config: str | None) -> st
     return "default"
 
 
+def even_batches(dataset, num_replicas: int):
+    """`dataset` with every batch cut to a multiple of `num_replicas` rows, for
+    `tf.distribute.MirroredStrategy`.
+
+    Under a strategy of several devices Keras 3's `fit()` splits each batch among them, and
+    a batch that does not split evenly either fails (the first one: "Inputs to operation
+    AddN must have the same size and shape") or is weighted wrongly. Token-bucketed batches
+    (85 sentences of 48 tokens, 341 of 12) rarely split: each batch drops its last
+    `len % num_replicas` rows (fewer than `num_replicas`, in the order the pipeline made
+    them), and a batch left empty is dropped. With one replica the dataset is returned as is.
+
+    Args:
+        dataset: a `tf.data.Dataset` of batches (tensors, ragged tensors, or nests of them
+            — dicts, tuples — whose first dimension is the batch).
+        num_replicas: the strategy's `num_replicas_in_sync`.
+
+    Returns:
+        The dataset of even batches.
+
+    Example:
+
+    >>> with strategy.scope():
+    ...     model = zoo.build("transformer")
+    >>> model.fit(even_batches(train, strategy.num_replicas_in_sync))
+    """
+    if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or num_replicas < 1:
+        raise ValueError(f"`num_replicas` must be a positive int. Received: {num_replicas!r}")
+    if num_replicas == 1:
+        return dataset
+    import tensorflow as tf
+
+    def rows(batch):
+        first = tf.nest.flatten(batch)[0]
+        return first.nrows() if isinstance(first, tf.RaggedTensor) else tf.shape(first)[0]
+
+    def trim(*batch):
+        keep = rows(batch) // num_replicas * num_replicas
+        trimmed = tf.nest.map_structure(lambda tensor: tensor[:keep], batch)
+        return trimmed if len(trimmed) > 1 else trimmed[0]
+
+    def not_empty(*batch):
+        return rows(batch) > 0
+
+    return dataset.map(trim, num_parallel_calls=tf.data.AUTOTUNE).filter(not_empty)
+
+
 def initialize_multi_worker(
     coordinator_address: str | None = None,
     num_processes: int | None = None,
