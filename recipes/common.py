@@ -164,7 +164,7 @@ def recipe_parser(doc: str, defaults: RecipeSettings, data_help: str) -> argpars
 
 STRATEGY_HELP = (
     "devices to train on, TensorFlow backend: default is one device; mirrored is "
-    "tf.distribute.MirroredStrategy over this machine's GPUs (batch sizes must be multiples "
+    "tf.distribute.MirroredStrategy over this machine's GPUs (each batch cut to a multiple "
     "of their number); auto (the default) is mirrored when several GPUs are visible, else "
     "default. Several machines: JAX backend, see zoo.training.initialize_multi_worker"
 )
