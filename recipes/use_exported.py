@@ -80,6 +80,82 @@ def latest_version(path: Path) -> Path:
     return versions[-1][1]
 
 
+MODEL_CARD = Path("assets") / "zoo.json"
+TASKS = ("seq2seq", "lm", "mlm", "classify", "regress")
+SERVED = {"seq2seq": "translate", "lm": "generate"}  # the card's task -> the signature called
+# The model card's fields this script reads, and their JSON types.
+CARD_FIELDS = {"task": str, "family": str, "tokenizer": dict, "signatures": dict}
+JSON_TYPES = {str: "a string", dict: "an object"}
+REDO = (
+    "copy the whole version folder again from where it was exported, or export the model "
+    "again (python -m recipes.export RUN_DIR)"
+)
+
+
+def read_model_card(version: Path) -> dict:
+    """The model card of an export version, `assets/zoo.json`, checked before the model loads:
+    valid JSON, an object with the fields this script reads, a task zoo knows, and the
+    tokenizer file it names present beside it. Anything wrong is a `ValueError` that names
+    the file and says what to do: a hand-edited or half-copied export fails here, clearly,
+    rather than inside TensorFlow or with a bare `KeyError`."""
+    path = version / MODEL_CARD
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(
+            f"{path} is missing: every zoo export keeps its model card there, so {version} is "
+            f"not a complete zoo export; {REDO}."
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text ({error.reason}); {REDO}.") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error.msg}, line {error.lineno} column {error.colno}): "
+            f"the model card was edited or damaged; {REDO}."
+        ) from None
+    if not isinstance(card, dict):
+        raise ValueError(
+            f"{path} must hold a JSON object (the model card), not {type(card).__name__}; {REDO}."
+        )
+    for field, kind in CARD_FIELDS.items():
+        if not isinstance(card.get(field), kind):
+            problem = "is missing" if field not in card else f"is not {JSON_TYPES[kind]}"
+            raise ValueError(f"{path}: the field {field!r} {problem}; {REDO}.")
+    if card["task"] not in TASKS:
+        raise ValueError(
+            f"{path}: task {card['task']!r} is not a zoo task (one of {', '.join(TASKS)}); {REDO}."
+        )
+    tokenizer_file = card["tokenizer"].get("file")  # None: the tokenizer needs no file
+    if tokenizer_file is not None and not isinstance(tokenizer_file, str):
+        raise ValueError(f"{path}: the field 'tokenizer.file' is not a string; {REDO}.")
+    if tokenizer_file and not (version / tokenizer_file).is_file():
+        raise ValueError(
+            f"{version / tokenizer_file} is missing: the model card ({path}) names it as the "
+            f"tokenizer this model was trained with; {REDO}."
+        )
+    return card
+
+
+def load_signature(version: Path, card: dict):
+    """`(loaded SavedModel, the signature this script calls for the card's task)`."""
+    name = SERVED.get(card["task"])
+    if name is None:
+        raise ValueError(
+            f"{version} is a {card['task']!r} export; this script serves "
+            f"{' and '.join(repr(t) for t in SERVED)} exports. Call its signatures "
+            f"({', '.join(card['signatures'])}) with "
+            "tf.saved_model.load(path).signatures[name]."
+        )
+    loaded = tf.saved_model.load(str(version))
+    if name not in loaded.signatures:
+        raise ValueError(
+            f"The SavedModel in {version} has no {name!r} signature (it has "
+            f"{', '.join(sorted(loaded.signatures))}), but its model card ({version / MODEL_CARD}) "
+            f"says task {card['task']!r}: the card does not belong to this model; {REDO}."
+        )
+    return loaded, loaded.signatures[name]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="saved_models/<name> or one version folder")
@@ -105,21 +181,21 @@ def main(argv=None):
         lines = arguments.file.read_text(encoding="utf-8").splitlines()
         arguments.sentences += [line for line in lines if line.strip()]
     version = latest_version(arguments.model)
-    card = json.loads((version / "assets" / "zoo.json").read_text())
+    card = read_model_card(version)
     if card["task"] == "lm":
         return generate(version, card, arguments)
     if not arguments.sentences:
         parser.error("give English sentences, or --file with one per line")
     start = time.perf_counter()
     with quiet_start_up():
-        translate = tf.saved_model.load(str(version)).signatures["translate"]
+        _loaded, translate = load_signature(version, card)
         out = translate(
             text=tf.constant(arguments.sentences),
             beam_width=tf.constant(arguments.beam_width),
             max_length=tf.constant(arguments.max_length),
         )
     print(
-        f"{version} ({card['family']}, trained on {card['data'].get('name')}), loaded and "
+        f"{version} ({card['family']}, trained on {data_name(card)}), loaded and "
         f"run in {time.perf_counter() - start:.1f} s by TensorFlow alone "
         f"(zoo imported: {'zoo' in sys.modules}):"
     )
@@ -145,11 +221,16 @@ def main(argv=None):
         )
 
 
+def data_name(card: dict):
+    data = card.get("data")
+    return data.get("name") if isinstance(data, dict) else None
+
+
 def generate(version: Path, card: dict, arguments) -> None:
     start = time.perf_counter()
     prompts = arguments.sentences or [""]
     with quiet_start_up():
-        signature = tf.saved_model.load(str(version)).signatures["generate"]
+        _loaded, signature = load_signature(version, card)
         out = signature(
             prompt=tf.constant(prompts),
             max_new_tokens=tf.constant(arguments.max_new_tokens),
@@ -160,7 +241,7 @@ def generate(version: Path, card: dict, arguments) -> None:
             no_repeat_ngram_size=tf.constant(arguments.no_repeat_ngram_size),
         )
     print(
-        f"{version} ({card['family']} language model, trained on {card['data'].get('name')}), "
+        f"{version} ({card['family']} language model, trained on {data_name(card)}), "
         f"loaded and run in {time.perf_counter() - start:.1f} s by TensorFlow alone:"
     )
     for prompt, text in zip(prompts, out["text"].numpy()):
