@@ -106,6 +106,28 @@ def translation_buckets(
     return bucket_boundaries, bucket_batch_sizes
 
 
+def bucket_batch_count(
+    lengths: Sequence[int],
+    bucket_boundaries: Sequence[int],
+    bucket_batch_sizes: Sequence[int],
+    *,
+    drop_remainder: bool = False,
+) -> int:
+    """How many batches bucketing by length makes of items of these `lengths`: bucket `i`
+    holds the lengths in `(boundary[i-1], boundary[i]]` and gives `ceil(count / size)`
+    batches (`floor` with `drop_remainder`), whatever the order of the items.
+
+    Pipelines declare it as their cardinality (`tf.data.experimental.assert_cardinality`):
+    Keras 3.15's `fit()` on TensorFlow takes one extra optimizer step at the end of every
+    epoch whose length it does not know (measured: with Adam, the weights move)."""
+    bucket_of = np.searchsorted(np.asarray(bucket_boundaries), np.asarray(lengths), side="left")
+    counts = np.bincount(bucket_of, minlength=len(bucket_boundaries))
+    total = 0
+    for count, size in zip(counts, bucket_batch_sizes):
+        total += count // size if drop_remainder else -(-count // size)
+    return int(total)
+
+
 def translation_ids(pairs, tokenizer, target_tokenizer, max_length: int):
     """`(source ids, target ids)`, Python lists: sources cut to `max_length` ids, targets to
     `max_length - 1` so that the start or end id still fits."""

@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from zoo.data.buckets import (
     TokenizerLike,
+    bucket_batch_count,
     check_tokenizer,
     default_bucket_boundaries,
     pad_batch,
@@ -139,6 +140,12 @@ def make_translation_dataset(
         pad_to_bucket_boundary=True,
         drop_remainder=drop_remainder,
     )
+    # A pair's length: its source, or its target with the start (or end) id.
+    lengths = [max(len(s), len(t) + 1) for s, t in zip(source_ids, target_ids)]
+    batches = bucket_batch_count(
+        lengths, bucket_boundaries, bucket_batch_sizes, drop_remainder=drop_remainder
+    )
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -253,4 +260,8 @@ def make_classification_dataset(
         padding_values=(tokenizer.pad_id, 0),
         pad_to_bucket_boundary=True,
     )
+    batches = bucket_batch_count(
+        [len(ids) + 1 for ids in token_ids], boundaries, [batch_size] * len(boundaries)
+    )
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     return dataset.prefetch(tf.data.AUTOTUNE)

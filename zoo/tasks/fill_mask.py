@@ -40,6 +40,7 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.data import SubwordTokenizer, default_bucket_boundaries, ids_to_ragged, pad_batch
+from zoo.data.buckets import bucket_batch_count
 from zoo.export.archive import Endpoint
 from zoo.export.input_checks import require
 from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
@@ -186,6 +187,11 @@ def make_dataset(
     if repeat:
         dataset = dataset.repeat()
     dataset = _batched_by_length(dataset, batch_size, sequence_length)
+    if not repeat:  # an epoch of known length (see zoo.data.buckets.bucket_batch_count)
+        boundaries = default_bucket_boundaries(sequence_length)
+        sizes = [max(1, batch_size * sequence_length // boundary) for boundary in boundaries]
+        batches = bucket_batch_count(rows.row_lengths().numpy(), boundaries, sizes)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     dataset = dataset.map(lambda r: mask_batch(masker, r), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
