@@ -476,7 +476,8 @@ class FillMaskTask(Task):
                     tf.TensorSpec([None], tf.string, name="text"),
                     tf.TensorSpec([], tf.int32, name="top_k"),
                 ],
-                f"text string (B,) with {MASK_TOKEN}, top_k int32 >= 1 -> at each text's first "
+                f"text string (B,) with {MASK_TOKEN}, top_k int32 >= 1 (above the vocabulary size: "
+                f"cut to it; below 1: INVALID_ARGUMENT) -> at each text's first "
                 f"{MASK_TOKEN}: tokens string (B, K), token_ids int32 (B, K), probabilities "
                 "float32 (B, K), best first (no mask: '', -1, 0)",
             ),

@@ -505,7 +505,13 @@ class GenerateTask(Task):
                 "temperature float32 finite, >= 0 (0 = greedy), top_k int32 (<= 0: off), "
                 "top_p float32 in (0, 1], seed int32, no_repeat_ngram_size int32 >= 0 "
                 "(0 = off); outside these ranges: INVALID_ARGUMENT naming the input -> "
-                "text string (B,) (the continuation), token_ids int32 (B, N)",
+                "text string (B,) (the continuation), token_ids int32 (B, N)"
+                + (
+                    f"; N = max_new_tokens, cut to {position_limit - 1} (the model's "
+                    f"{position_limit} positions)"
+                    if position_limit is not None
+                    else "; N = max_new_tokens"
+                ),
             ),
             Endpoint(
                 "score",
