@@ -79,20 +79,39 @@ def _export(tmp_path_factory, task):
     )
 
 
+TASKS = ("translate", "generate", "fill_mask", "classify")
+
+
+class TinyExports:
+    """`exports[task]` -> `TinyExport`, exported and loaded on first use.
+
+    Exporting seeds Keras, and `keras.utils.set_random_seed` clears TensorFlow's kernel
+    caches: a loaded beam search then optimises its graph again on its next call (20 s
+    here). A module that calls the translation signatures makes every export first
+    (`make_all`)."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.made = {}
+
+    def __getitem__(self, task):
+        if task not in self.made:
+            import tensorflow as tf
+
+            model, tokenizer, path = _export(self.tmp_path_factory, task)
+            loaded = tf.saved_model.load(str(path))
+            self.made[task] = TinyExport(task, model, tokenizer, path, loaded, loaded.signatures)
+        return self.made[task]
+
+    def make_all(self):
+        for task in TASKS:
+            self[task]
+        return self
+
+
 @pytest.fixture(scope="session")
 def tiny_exports(tmp_path_factory):
-    """`{task: TinyExport}` for translate, generate, fill_mask and classify.
-
-    All four are made before any signature runs: exporting seeds Keras, and
-    `keras.utils.set_random_seed` clears TensorFlow's kernel caches, after which a loaded
-    beam search optimises its graph again on its next call (20 s here)."""
+    """`{task: TinyExport}` for translate, generate, fill_mask and classify, made lazily."""
     if keras.config.backend() != "tensorflow":
         pytest.skip("SavedModel export needs the TensorFlow backend")
-    import tensorflow as tf
-
-    exports = {}
-    for task in ("translate", "generate", "fill_mask", "classify"):
-        model, tokenizer, path = _export(tmp_path_factory, task)
-        loaded = tf.saved_model.load(str(path))
-        exports[task] = TinyExport(task, model, tokenizer, path, loaded, loaded.signatures)
-    return exports
+    return TinyExports(tmp_path_factory)

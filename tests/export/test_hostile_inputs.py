@@ -65,6 +65,12 @@ TEXT_INPUT = {"generate": "prompt"}  # every other signature calls its text inpu
 FLOATS = ("temperature", "top_p")
 
 
+@pytest.fixture(scope="module")
+def exports(tiny_exports):
+    """Every task's export, made before any signature here runs (see `TinyExports`)."""
+    return tiny_exports.make_all()
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_policy():
     """Replaces `tests/conftest.py`'s: `keras.utils.set_random_seed` clears TensorFlow's
@@ -83,15 +89,15 @@ def request(name, texts, **overrides):
     return arguments
 
 
-def call(tiny_exports, name, texts, **overrides):
+def call(exports, name, texts, **overrides):
     task, _ = SIGNATURES[name]
-    signature = tiny_exports[task].signatures[name]
+    signature = exports[task].signatures[name]
     return {
         key: value.numpy() for key, value in signature(**request(name, texts, **overrides)).items()
     }
 
 
-def expected_outputs(tiny_exports, name, batch, **overrides):
+def expected_outputs(exports, name, batch, **overrides):
     """`{output: (dtype, shape)}` as the model card's signature descriptions say."""
     task, defaults = SIGNATURES[name]
     setting = {**defaults, **overrides}
@@ -110,7 +116,7 @@ def expected_outputs(tiny_exports, name, batch, **overrides):
     if name == "score":
         return {"log_likelihood": (np.float32, (batch,)), "num_tokens": (np.int32, (batch,))}
     if name == "fill_mask":
-        k = min(setting["top_k"], tiny_exports[task].model.config.vocab_size)
+        k = min(setting["top_k"], exports[task].model.config.vocab_size)
         return {
             "tokens": (object, (batch, k)),
             "token_ids": (np.int32, (batch, k)),
@@ -123,9 +129,9 @@ def expected_outputs(tiny_exports, name, batch, **overrides):
     }
 
 
-def assert_documented(tiny_exports, name, texts, out, **overrides):
+def assert_documented(exports, name, texts, out, **overrides):
     """Shapes and dtypes as documented, and values every answer must have."""
-    expected = expected_outputs(tiny_exports, name, len(texts), **overrides)
+    expected = expected_outputs(exports, name, len(texts), **overrides)
     assert set(out) == set(expected)
     for key, (dtype, shape) in expected.items():
         assert out[key].shape == shape, key
@@ -160,30 +166,30 @@ def assert_documented(tiny_exports, name, texts, out, **overrides):
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(TEXTS))
 @pytest.mark.parametrize("name", list(SIGNATURES))
-def test_hostile_texts_get_defined_answers(tiny_exports, name, case):
+def test_hostile_texts_get_defined_answers(exports, name, case):
     texts = TEXTS[case]
     greedy = {"temperature": 0.0} if name == "generate" else {}  # rows sample apart
-    out = call(tiny_exports, name, texts, **greedy)
-    assert_documented(tiny_exports, name, texts, out, **greedy)
+    out = call(exports, name, texts, **greedy)
+    assert_documented(exports, name, texts, out, **greedy)
     if case == "batch of 1,000":  # the same text, the same answer, in every row
         for value in out.values():
             assert (value == value[:1]).all()
 
 
-def test_a_long_text_is_read_as_its_beginning(tiny_exports):
+def test_a_long_text_is_read_as_its_beginning(exports):
     """10,000 characters: translation, fill-mask and classification read the first tokens
     their export allows (`max_source_length`, `max_length`), generation the last
     `context_length` (here, bytes)."""
     head = LONG[:200]
     for name in ("translate", "classify"):
-        whole, beginning = (call(tiny_exports, name, [text]) for text in (LONG, head))
+        whole, beginning = (call(exports, name, [text]) for text in (LONG, head))
         for key, value in whole.items():
             if value.dtype == object:
                 assert value.tolist() == beginning[key].tolist(), key
             else:
                 np.testing.assert_allclose(value, beginning[key], atol=1e-5)
     prompts = [LONG, LONG[-GENERATE_CONTEXT:]]
-    out = call(tiny_exports, "generate", prompts, temperature=0.0)
+    out = call(exports, "generate", prompts, temperature=0.0)
     assert out["token_ids"][0].tolist() == out["token_ids"][1].tolist()
 
 
@@ -239,11 +245,9 @@ def received(value) -> str:
 @pytest.mark.parametrize(
     "name, setting, value, message", REFUSED, ids=[f"{n}-{s}={v}" for n, s, v, _ in REFUSED]
 )
-def test_settings_out_of_range_are_refused_with_their_range(
-    tiny_exports, name, setting, value, message
-):
+def test_settings_out_of_range_are_refused_with_their_range(exports, name, setting, value, message):
     with pytest.raises(tf.errors.InvalidArgumentError, match=message) as error:
-        call(tiny_exports, name, ["the ball [MASK] red"], **{setting: value})
+        call(exports, name, ["the ball [MASK] red"], **{setting: value})
     assert re.search(rf"received {received(value)}\.?", error.value.message), error.value.message
 
 
@@ -273,19 +277,19 @@ ANSWERED = [
 @pytest.mark.parametrize(
     "name, setting, value", ANSWERED, ids=[f"{n}-{s}={v}" for n, s, v in ANSWERED]
 )
-def test_settings_in_range_are_answered(tiny_exports, name, setting, value):
+def test_settings_in_range_are_answered(exports, name, setting, value):
     texts = ["the ball [MASK] red", ""]
-    out = call(tiny_exports, name, texts, **{setting: value})
-    assert_documented(tiny_exports, name, texts, out, **{setting: value})
+    out = call(exports, name, texts, **{setting: value})
+    assert_documented(exports, name, texts, out, **{setting: value})
 
 
-def test_max_new_tokens_zero_generates_nothing(tiny_exports):
-    out = call(tiny_exports, "generate", ["a", ""], max_new_tokens=0)
+def test_max_new_tokens_zero_generates_nothing(exports):
+    out = call(exports, "generate", ["a", ""], max_new_tokens=0)
     assert out["text"].tolist() == [b"", b""]
     assert out["token_ids"].shape == (2, 0)
 
 
-def test_default_limits_refuse_the_issue_s_requests(tiny_exports):
+def test_default_limits_refuse_the_issue_s_requests(exports):
     """At the default limits (no export needed: the check runs before any search, eagerly
     too), `beam_width=1000` and `max_length=100000` are refused, as is
     `max_new_tokens=100000`; the model card records the ranges."""
@@ -294,7 +298,7 @@ def test_default_limits_refuse_the_issue_s_requests(tiny_exports):
     from zoo.tasks.translate import BEAM_WIDTH_LIMIT, MAX_LENGTH_LIMIT, TRANSLATE
 
     assert (BEAM_WIDTH_LIMIT, MAX_LENGTH_LIMIT, MAX_NEW_TOKENS_LIMIT) == (16, 512, 4096)
-    translate_export = tiny_exports["translate"]
+    translate_export = exports["translate"]
     text_graph = graph_text_tokenizer(translate_export.tokenizer)
     translate = TRANSLATE.endpoints(translate_export.model, text_graph)[0]
     assert "beam_width int32 in [1, 16], max_length int32 in [1, 512]" in translate.description
@@ -305,7 +309,7 @@ def test_default_limits_refuse_the_issue_s_requests(tiny_exports):
     ]:
         with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(message)):
             translate.function(text, tf.constant(beam_width), tf.constant(max_length))
-    generate_export = tiny_exports["generate"]
+    generate_export = exports["generate"]
     text_graph = graph_text_tokenizer(generate_export.tokenizer)
     generate = GENERATE.endpoints(generate_export.model, text_graph)[0]
     with pytest.raises(tf.errors.InvalidArgumentError, match="between 0 and 4096; received 100000"):
@@ -315,14 +319,37 @@ def test_default_limits_refuse_the_issue_s_requests(tiny_exports):
     assert GENERATE.decoding_card()["max_new_tokens_range"] == [0, 4096]
 
 
-def test_the_model_card_records_the_export_s_ranges(tiny_exports):
+def test_learned_positions_cap_max_length(exports):
+    """A model with learned positions cannot decode past them: its `max_length` range ends
+    there, in the signature and in the model card's ranges."""
+    import zoo
+    from zoo.export.text_graph import graph_text_tokenizer
+    from zoo.tasks.translate import TRANSLATE
+
+    tokenizer = exports["translate"].tokenizer
+    model = zoo.build(
+        "transformer",
+        preset="tiny",
+        vocab_size=tokenizer.vocabulary_size,
+        position_encoding="learned",
+        max_sequence_length=20,
+    )
+    translate = TRANSLATE.endpoints(model, graph_text_tokenizer(tokenizer))[0]
+    assert "max_length int32 in [1, 20]" in translate.description
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=re.escape("between 1 and 20; received 21.")
+    ):
+        translate.function(tf.constant(["a"]), tf.constant(4), tf.constant(21))
+
+
+def test_the_model_card_records_the_export_s_ranges(exports):
     import json
 
-    card = json.loads((tiny_exports["translate"].path / "assets" / "zoo.json").read_text())
+    card = json.loads((exports["translate"].path / "assets" / "zoo.json").read_text())
     assert card["decoding"]["beam_width_range"] == [1, BEAM_LIMIT]
     assert card["decoding"]["max_length_range"] == [1, LENGTH_LIMIT]
     assert f"beam_width int32 in [1, {BEAM_LIMIT}]" in card["signatures"]["translate"]
-    card = json.loads((tiny_exports["generate"].path / "assets" / "zoo.json").read_text())
+    card = json.loads((exports["generate"].path / "assets" / "zoo.json").read_text())
     assert card["decoding"]["max_new_tokens_range"] == [0, NEW_TOKENS_LIMIT]
     assert f"max_new_tokens int32 in [0, {NEW_TOKENS_LIMIT}]" in card["signatures"]["generate"]
 
@@ -372,7 +399,7 @@ def is_valid(name, key, value):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SIGNATURES))
-def test_random_texts_and_settings_answer_as_documented_or_name_the_bad_input(tiny_exports, name):
+def test_random_texts_and_settings_answer_as_documented_or_name_the_bad_input(exports, name):
     @settings(
         max_examples=25,
         deadline=None,
@@ -385,10 +412,10 @@ def test_random_texts_and_settings_answer_as_documented_or_name_the_bad_input(ti
         invalid = [key for key, value in setting.items() if not is_valid(name, key, value)]
         if invalid:
             with pytest.raises(tf.errors.InvalidArgumentError) as error:
-                call(tiny_exports, name, texts, **setting)
+                call(exports, name, texts, **setting)
             assert any(error.value.message.find(f"{key} must be") >= 0 for key in invalid)
         else:
-            out = call(tiny_exports, name, texts, **setting)
-            assert_documented(tiny_exports, name, texts, out, **setting)
+            out = call(exports, name, texts, **setting)
+            assert_documented(exports, name, texts, out, **setting)
 
     check()

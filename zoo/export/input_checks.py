@@ -2,13 +2,14 @@
 
 A request whose setting is out of range (`beam_width=0`, `max_length=100000`) must fail
 with a message that names the input, the range it accepts and the value received — not
-with a bare "Graph execution error" from deep inside a search, nor by running for hours.
-`require_in_range` returns the input behind an assertion, so every op that reads the
-returned value runs after the check; a failed check is a `tf.errors.InvalidArgumentError`
-(HTTP 400 / `INVALID_ARGUMENT` from TensorFlow Serving) whose message reads, e.g.,
-`beam_width must be between 1 and 64; received 0.`
+with a bare "Graph execution error" from deep inside a search, nor run without bound.
+`require` and `require_in_range` return the input behind an assertion, so every op that
+reads the returned value runs after the check; a failed check is a
+`tf.errors.InvalidArgumentError` (`INVALID_ARGUMENT` from TensorFlow Serving) whose message
+reads, e.g., `beam_width must be between 1 and 16; received 0.`
 
-The same words describe each range in the model card (`describe_range`).
+The export options that set upper bounds (`beam_width_limit`, ...) are checked in Python by
+`check_limit`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tensorflow as tf
 
 
 def describe_range(minimum=None, maximum=None) -> str:
-    """`"between 1 and 64"`, `"at least 0"` or `"at most 8"`."""
+    """`"between 1 and 16"`, `"at least 0"` or `"at most 8"`."""
     if minimum is not None and maximum is not None:
         return f"between {minimum} and {maximum}"
     if minimum is not None:
@@ -25,6 +26,17 @@ def describe_range(minimum=None, maximum=None) -> str:
     if maximum is not None:
         return f"at most {maximum}"
     raise ValueError("Give a `minimum`, a `maximum` or both.")
+
+
+# Said after a request above an export's limit (`beam_width_limit`, ...).
+LIMIT_NOTE = "(The upper bound is the export's; a new export can set another.)"
+
+
+def check_limit(name: str, value) -> int:
+    """An export option that bounds a request (`beam_width_limit`, ...): an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be an int >= 1; received {value!r}.")
+    return value
 
 
 def require(value, condition, message: str):

@@ -33,7 +33,7 @@ from keras import ops
 from zoo.decoding.protocol import check_special_ids, start_decoding
 from zoo.decoding.token_loop import decode_token_by_token
 from zoo.export.archive import Endpoint
-from zoo.export.input_checks import require, require_in_range
+from zoo.export.input_checks import LIMIT_NOTE, check_limit, require, require_in_range
 from zoo.special_ids import PAD_ID
 from zoo.tasks.base import Task, register_task
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTokenAccuracy
@@ -409,14 +409,7 @@ class GenerateTask(Task):
         max_new_tokens_limit]`, a `temperature` that is negative or not finite, `top_p`
         outside `(0, 1]`, a negative `no_repeat_ngram_size`) are refused with a message
         naming the input."""
-        if (
-            isinstance(max_new_tokens_limit, bool)
-            or not isinstance(max_new_tokens_limit, int)
-            or max_new_tokens_limit < 1
-        ):
-            raise ValueError(
-                f"`max_new_tokens_limit` must be an int >= 1; received {max_new_tokens_limit!r}."
-            )
+        check_limit("max_new_tokens_limit", max_new_tokens_limit)
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
         big = 1 << 30
 
@@ -444,7 +437,7 @@ class GenerateTask(Task):
                 "max_new_tokens",
                 0,
                 max_new_tokens_limit,
-                note="(the export's limit; export with a larger one to allow more)",
+                note=LIMIT_NOTE,
             )
             temperature = require(
                 temperature,

@@ -194,15 +194,6 @@ BEAM_WIDTH_LIMIT = 16
 MAX_LENGTH_LIMIT = 512
 
 
-def check_limits(beam_width_limit, max_length_limit) -> None:
-    for name, value in (
-        ("beam_width_limit", beam_width_limit),
-        ("max_length_limit", max_length_limit),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be an int >= 1; received {value!r}.")
-
-
 class TranslateTask(Task):
     """`seq2seq` models: text in one language, text out in another."""
 
@@ -262,17 +253,21 @@ class TranslateTask(Task):
         with both, and an untrained or unlucky model may never emit the end token."""
         import tensorflow as tf
 
-        from zoo.export.input_checks import require_in_range
+        from zoo.export.input_checks import LIMIT_NOTE, check_limit, require_in_range
 
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
-        check_limits(beam_width_limit, max_length_limit)
+        check_limit("beam_width_limit", beam_width_limit)
+        check_limit("max_length_limit", max_length_limit)
         if getattr(model.config, "position_encoding", None) == "learned":
             max_length_limit = min(max_length_limit, model.config.max_sequence_length)
-        more = "the export's limit; export with a larger one to allow more"
 
         def translate_with_options(text, beam_width, max_length, no_repeat_ngram_size):
-            beam_width = require_in_range(beam_width, "beam_width", 1, beam_width_limit, note=more)
-            max_length = require_in_range(max_length, "max_length", 1, max_length_limit, note=more)
+            beam_width = require_in_range(
+                beam_width, "beam_width", 1, beam_width_limit, note=LIMIT_NOTE
+            )
+            max_length = require_in_range(
+                max_length, "max_length", 1, max_length_limit, note=LIMIT_NOTE
+            )
             if tf.is_tensor(no_repeat_ngram_size):  # a request's; else the export's own
                 no_repeat_ngram_size = require_in_range(
                     no_repeat_ngram_size, "no_repeat_ngram_size", 0, note="(0 = off)"
