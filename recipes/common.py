@@ -239,7 +239,7 @@ def start_run(settings: RecipeSettings) -> Path:
     layers built afterwards."""
     run_dir = check_writable(settings.run_dir, "--run-dir")
     if settings.export:
-        check_writable(settings.out, "--out")
+        check_writable(settings.out, "--out", keep=False)
     check_free_space(run_dir, BASE_BYTES, "a run", "--run-dir")
     configure_runtime(settings.mixed_precision, settings.jit_compile, seed=settings.seed)
     print(describe_devices())

@@ -3,6 +3,7 @@ read-only folder or a full disk is an error in the first second, not after twent
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -16,10 +17,13 @@ BASE_BYTES = 64 * MiB
 CHECKPOINT_COPIES = 6
 
 
-def check_writable(folder: str | os.PathLike, flag: str) -> Path:
+def check_writable(folder: str | os.PathLike, flag: str, *, keep: bool = True) -> Path:
     """Creates `folder` (with its parents) and writes and removes a probe file in it; an
-    `OSError` naming the folder and the `flag` that chose it when any of that fails."""
+    `OSError` naming the folder and the `flag` that chose it when any of that fails. With
+    `keep=False` the folders it created are removed again (an export folder appears only
+    when a model is exported into it)."""
     folder = Path(folder)
+    created = [parent for parent in (folder, *folder.parents) if not parent.exists()]
     probe = folder / f".zoo-write-check-{uuid.uuid4().hex}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -30,6 +34,11 @@ def check_writable(folder: str | os.PathLike, flag: str) -> Path:
             f"Cannot write to {folder} ({error.strerror or error}). Choose a folder you can "
             f"write to with {flag}, or make this one writable."
         ) from None
+    finally:
+        if not keep:
+            for path in created:  # deepest first
+                with contextlib.suppress(OSError):
+                    path.rmdir()
     return folder
 
 

@@ -50,6 +50,9 @@ def test_a_read_only_file_system_is_refused(tmp_path, monkeypatch):
 def test_the_probe_leaves_nothing_behind(tmp_path):
     assert check_writable(tmp_path / "new" / "run", "--run-dir") == tmp_path / "new" / "run"
     assert os.listdir(tmp_path / "new" / "run") == []
+    # An export folder is checked, then left to the export to make.
+    check_writable(tmp_path / "saved" / "model", "--out", keep=False)
+    assert sorted(os.listdir(tmp_path)) == ["new"]
 
 
 def test_free_space_below_the_need_is_refused_with_both_figures(tmp_path, monkeypatch):
@@ -114,4 +117,4 @@ def test_a_recipe_whose_loss_becomes_nan_stops_with_what_to_do(tmp_path, capsys)
     # Nothing saved the broken weights, and no export was attempted.
     assert not (tmp_path / "run" / "checkpoints").exists()
     assert not (tmp_path / "run" / "backup").exists()
-    assert os.listdir(tmp_path / "saved") == []
+    assert not (tmp_path / "saved").exists()
