@@ -92,10 +92,12 @@ def killed_and_resumed(tmp_path_factory):
     arguments = ("--run-dir", str(run_dir), "--out", str(folder / "saved"), "--resume")
     seed = int.from_bytes(os.urandom(4), "little")
     rng = np.random.default_rng(seed)
-    # Kill once the backup has reached these epochs, plus a random delay each.
-    triggers = sorted(rng.choice(np.arange(1, EPOCHS - 1), size=3, replace=False).tolist())
+    # Kill once the backup has reached these epochs, plus a random delay each; every process
+    # backs up at least one epoch of its own before it is killed (progress between kills).
+    triggers = sorted(rng.choice(np.arange(1, EPOCHS - 3), size=3, replace=False).tolist())
     kills = []
     for trigger in triggers:
+        trigger = max(trigger, backed_up_epochs(run_dir) + 1)
         delay = float(rng.uniform(*KILL_DELAY))
         process = start("recipes.char_lm", *RECIPE, *arguments, log=log)
         if kill_when(process, lambda t=trigger: backed_up_epochs(run_dir) >= t, delay, log):
