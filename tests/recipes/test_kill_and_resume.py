@@ -148,20 +148,36 @@ def test_an_export_killed_while_writing_leaves_no_version(killed_and_resumed):
     assert sorted(os.listdir(out)) == ["1"]
     seed = int.from_bytes(os.urandom(4), "little")
     rng = np.random.default_rng(seed)
-    kills = 0
+    kills = finished = 0
+    killed = []  # "-<pid>-" of each killed writer
     for _ in range(3):
-        delay = float(rng.uniform(0.0, 3.0))
+        # Killed a random moment after this process created its temporary version folder
+        # (its name holds the writer's pid): while it writes or checks the SavedModel.
+        delay = float(rng.uniform(0.0, 1.5))
         process = start("recipes.export", str(run_dir), "--out", str(out), log=log)
-        writing = lambda: any(name.startswith(".tmp-") for name in os.listdir(out))  # noqa: E731
-        kills += kill_when(process, writing, delay, log)
-    context = f"{kills} kills, random seed {seed}: {sorted(os.listdir(out))}"
+        mine = f"-{process.pid}-"
+        writing = lambda mine=mine: any(  # noqa: E731
+            n.startswith(".tmp-") and mine in n for n in os.listdir(out)
+        )
+        if kill_when(process, writing, delay, log):
+            kills += 1
+            killed.append(mine)
+        else:  # it finished first: its version is published, as it should be
+            finish(process, log)
+            finished += 1
+    context = f"{kills} kills, {finished} finished, random seed {seed}: {sorted(os.listdir(out))}"
     assert kills >= 2, context
+    # A killed writer leaves its temporary folder; each export removes those of writers that
+    # are gone, so at most the last one's is left.
+    leftovers = [name for name in os.listdir(out) if name.startswith(".tmp-")]
+    assert len(leftovers) <= 1 and all(killed[-1] in name for name in leftovers), context
     # What a model server would load: integer folders only. The killed writes are not there.
-    versions = [name for name in os.listdir(out) if name.isdigit()]
-    assert versions == ["1"], context
+    versions = sorted(int(name) for name in os.listdir(out) if name.isdigit())
+    assert versions == list(range(1, 2 + finished)), context
     loaded = tf.saved_model.load(str(out / "1"))
     assert "generate" in loaded.signatures
     # The next export takes the next free number, and removes what the killed ones left.
     finish(start("recipes.export", str(run_dir), "--out", str(out), log=log), log)
-    assert sorted(os.listdir(out)) == ["1", "2"], context
+    expected = [str(version) for version in range(1, 3 + finished)]
+    assert sorted(os.listdir(out), key=int) == expected, context
     assert json.loads((run_dir / "export_result.json").read_text())["agrees"]
