@@ -93,7 +93,7 @@ class ResumableBackup(keras.callbacks.Callback):
         self.model.save_weights(temporary, overwrite=True)
         _flush_to_disk(temporary)
         os.replace(temporary, os.path.join(self.backup_dir, weights))
-        _write_json_atomically(
+        write_json_atomically(
             os.path.join(self.backup_dir, STATE_FILE), {"epoch": epoch, "weights": weights}
         )
         for entry in os.listdir(self.backup_dir):  # older backups, a killed save's leftovers
@@ -126,7 +126,9 @@ def _flush_to_disk(path: str) -> None:
         os.fsync(file.fileno())
 
 
-def _write_json_atomically(path: str, record: dict) -> None:
+def write_json_atomically(path: str, record: dict) -> None:
+    """Writes `record` as JSON to `path` through a flushed temporary file and a rename: a
+    reader sees the old file or the new one, never half of one."""
     temporary = f"{path}.tmp"
     with open(temporary, "w") as file:
         json.dump(record, file)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import keras
 
-from zoo.training.backup import STATE_FILE, ResumableBackup
+from zoo.training.backup import STATE_FILE, ResumableBackup, write_json_atomically
 
 CHECKPOINT_DIR = "checkpoints"
 BACKUP_DIR = "backup"
@@ -183,7 +183,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         if os.path.exists(self._temporary_filepath):  # the parent saved
             os.replace(self._temporary_filepath, final_filepath)
             if self.save_best_only and self.best is not None:
-                _write_json_atomically(
+                write_json_atomically(
                     final_filepath + ".json",
                     {"monitor": self.monitor, "best": float(self.best)},
                 )
@@ -320,10 +320,3 @@ def _is_installed(package: str) -> bool:
         return importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):  # e.g. None in sys.modules: deliberately absent
         return False
-
-
-def _write_json_atomically(path: str, record: dict) -> None:
-    temporary_path = path + ".tmp"
-    with open(temporary_path, "w") as file:
-        json.dump(record, file)
-    os.replace(temporary_path, path)
