@@ -4,6 +4,7 @@ read-only folder or a full disk is an error in the first second, not after twent
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import uuid
@@ -57,21 +58,14 @@ def training_bytes(model) -> int:
     """About what a run's checkpoints take for `model`: every copy holds the weights and
     the optimizer's state (Adam: two moments; an EMA copy when it keeps one), at 4 bytes a
     number whatever the compute precision (the weights stay float32)."""
-    weights = sum(int(_size(variable)) for variable in model.weights)
+    weights = sum(math.prod(variable.shape) for variable in model.weights)
     optimizer = getattr(model, "optimizer", None)
     optimizer_numbers = (
-        sum(int(_size(variable)) for variable in optimizer.variables)
+        sum(math.prod(variable.shape) for variable in optimizer.variables)
         if optimizer is not None and optimizer.built
         else 3 * weights  # not built yet: two moments and an EMA copy at most
     )
     return BASE_BYTES + CHECKPOINT_COPIES * 4 * (weights + optimizer_numbers)
-
-
-def _size(variable) -> int:
-    size = 1
-    for dimension in variable.shape:
-        size *= int(dimension)
-    return size
 
 
 def _megabytes(count: int) -> str:
