@@ -60,17 +60,7 @@ SCRIPT = textwrap.dedent(
         process_id, num_processes, devices = 0, 1, 1
 
 
-    class StepLosses(keras.callbacks.Callback):
-        # `logs["loss"]` is the running mean over the epoch's steps; undo the mean.
-        def on_train_begin(self, logs=None):
-            self.means = []
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.means.append(float(logs["loss"]))
-
-        def per_step(self):
-            totals = np.arange(1, len(self.means) + 1) * np.array(self.means, "float64")
-            return np.diff(totals, prepend=0.0).tolist()
+    from tests.step_losses import StepLosses
 
 
     keras.utils.set_random_seed(0)  # the same weights on every process
