@@ -6,10 +6,10 @@ import pytest
 import zoo
 
 
-def test_the_three_families_are_registered_with_every_task():
-    assert {"lstm", "simple_rnn", "transformer"} <= set(zoo.list_models())
+def test_the_four_families_are_registered_with_every_task():
+    assert {"gru", "lstm", "simple_rnn", "transformer"} <= set(zoo.list_models())
     assert zoo.list_models("*rnn*") == ["simple_rnn"]
-    for name in ("lstm", "simple_rnn", "transformer"):
+    for name in ("gru", "lstm", "simple_rnn", "transformer"):
         assert set(zoo.list_tasks(name)) == {"seq2seq", "lm", "mlm", "classify", "regress"}
         assert set(zoo.list_presets(name)) == {"tiny", "small", "base", "big"}
 
@@ -77,6 +77,13 @@ def test_unknown_names_list_the_valid_choices_and_the_closest(kwargs, fragments)
         ("simple_rnn", dict(target_vocab_size=3), "target_vocab_size must be at least 5"),
         ("lstm", dict(share_embeddings=True, target_vocab_size=99), "one shared vocabulary"),
         ("transformer", dict(position_encoding="rope"), "'sinusoidal' or 'learned'"),
+        ("simple_rnn", dict(forget_bias=3.0), "A simple_rnn has no gates"),
+        ("simple_rnn", dict(chrono_init=64), "A simple_rnn has no gates"),
+        ("lstm", dict(chrono_init=2), "chrono_init is the longest memory"),
+        ("gru", dict(chrono_init=10.0), "an int of at least 3"),
+        ("lstm", dict(forget_bias=float("nan")), "forget_bias must be a number between"),
+        ("gru", dict(task="lm", bidirectional_encoder=True), "has no encoder"),
+        ("lstm", dict(recurrent_initializer="orthogonall"), "not a Keras initializer name"),
     ],
 )
 def test_combinations_that_cannot_work_say_why(name, kwargs, fragment):

@@ -6,6 +6,11 @@ Luong et al. 2015 (the decoder output attends, then `tanh(W [output; context])`)
 the full pass and step-by-step decoding identical. `lm` is a unidirectional stack; `mlm` and
 `classify` read both directions by default; `classify`/`regress` predict from the final state.
 The recurrent layers are Keras's own (cuDNN on GPUs).
+
+What the config adds to the plain stacks (GNMT, Wu et al. 2016, and README's measurements):
+`bidirectional_encoder` (a seq2seq encoder's first layer reads both ways; its two directions
+are summed, outputs and final states), `residual` (layers after the first add their input to
+their output), and the gate biases of `zoo.models.gate_bias` (`forget_bias`, `chrono_init`).
 """
 
 from __future__ import annotations
@@ -22,11 +27,16 @@ from zoo.models.base import (
     to_float32,
     token_ids_input,
 )
+from zoo.models.gate_bias import GateBias
 from zoo.models.recurrent_config import RecurrentConfig
 
-CELL_TYPES = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM}
+CELL_TYPES = {
+    "simple_rnn": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
 # Names of the state tensors each cell carries, in Keras's order.
-STATE_NAMES = {"simple_rnn": ("hidden",), "lstm": ("hidden", "cell")}
+STATE_NAMES = {"simple_rnn": ("hidden",), "lstm": ("hidden", "cell"), "gru": ("hidden",)}
 
 
 class RecurrentModel(ZooModel):
@@ -42,14 +52,35 @@ class RecurrentModel(ZooModel):
             )
         self.cell_type = cell_type
         self.config = self.coerce_config(config)
+        gates = (self.config.forget_bias, self.config.chrono_init)
+        if cell_type == "simple_rnn" and gates != (None, None):
+            raise ValueError(
+                "A simple_rnn has no gates: forget_bias and chrono_init set the gate biases of "
+                "'lstm' and 'gru'. Leave them None for simple_rnn."
+            )
         return self.config
 
-    def _recurrent_layer(self, name, bidirectional=False):
+    def _recurrent_layer(self, name, bidirectional=False, merge_mode="concat"):
+        config = self.config
+        options = {}
+        if config.forget_bias is not None or config.chrono_init is not None:
+            options["bias_initializer"] = GateBias(
+                self.cell_type, forget_bias=config.forget_bias, chrono_init=config.chrono_init
+            )
+            if self.cell_type == "lstm":
+                options["unit_forget_bias"] = False  # the initializer sets the forget gate
         layer = CELL_TYPES[self.cell_type](
-            self.config.hidden_dim, return_sequences=True, return_state=True, name=name
+            config.hidden_dim,
+            return_sequences=True,
+            return_state=True,
+            recurrent_initializer=config.recurrent_initializer,
+            name=name,
+            **options,
         )
         if bidirectional:
-            return keras.layers.Bidirectional(layer, name=f"bidirectional_{name}")
+            return keras.layers.Bidirectional(
+                layer, merge_mode=merge_mode, name=f"bidirectional_{name}"
+            )
         return layer
 
     def _embedding(self, vocab_size, name):
@@ -69,9 +100,12 @@ class RecurrentModel(ZooModel):
         all_states = []
         for index, layer in enumerate(layers):
             initial_state = None if initial_states is None else initial_states[index]
-            x, *states = layer(x, mask=mask, initial_state=initial_state, training=training)
+            outputs, *states = layer(x, mask=mask, initial_state=initial_state, training=training)
             all_states.append(list(states))
-            x = self.dropout_layer(x, training=training)
+            outputs = self.dropout_layer(outputs, training=training)
+            # Residual connections (GNMT): from the second layer on, inputs and outputs have
+            # the same width.
+            x = x + outputs if self.config.residual and index > 0 else outputs
         # Masks travel explicitly in zoo; drop the implicit Keras mask the RNN attached, which
         # layers without mask support (the attention's projections) would warn about.
         return ops.copy(x), all_states
@@ -128,8 +162,15 @@ class RecurrentSeq2Seq(RecurrentDecoderMixin, RecurrentModel):
             else self._embedding(target_vocab, "decoder_embedding")
         )
         self.dropout_layer = keras.layers.Dropout(config.dropout)
+        # GNMT: the first encoder layer reads both ways; summing the directions keeps the
+        # width (and the decoder's initial states) at hidden_dim.
         self.encoder_layers = [
-            self._recurrent_layer(f"encoder_{i}") for i in range(config.num_layers)
+            self._recurrent_layer(
+                f"encoder_{i}",
+                bidirectional=config.bidirectional_encoder and i == 0,
+                merge_mode="sum",
+            )
+            for i in range(config.num_layers)
         ]
         self.decoder_layers = [
             self._recurrent_layer(f"decoder_{i}") for i in range(config.num_layers)
@@ -172,7 +213,14 @@ class RecurrentSeq2Seq(RecurrentDecoderMixin, RecurrentModel):
 
     def _encode_ids(self, encoder_token_ids, padding_mask, training=None):
         embedded = self.dropout_layer(self.encoder_embedding(encoder_token_ids), training=training)
-        return self._run_stack(self.encoder_layers, embedded, mask=padding_mask, training=training)
+        outputs, states = self._run_stack(
+            self.encoder_layers, embedded, mask=padding_mask, training=training
+        )
+        if self.config.bidirectional_encoder:  # [forward states, backward states] -> summed
+            per_direction = len(STATE_NAMES[self.cell_type])
+            first = states[0]
+            states[0] = [a + b for a, b in zip(first[:per_direction], first[per_direction:])]
+        return outputs, states
 
     def cross_attention_weights(self, encoder_token_ids, decoder_token_ids):
         """The decoder's attention over encoder states, `[(B, h, T, S)]`, for heatmaps; an

@@ -1,8 +1,10 @@
-"""Config and presets of the recurrent families (`simple_rnn`, `lstm`)."""
+"""Config and presets of the recurrent families (`simple_rnn`, `lstm`, `gru`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import keras
 
 from zoo.layers.multi_head_attention import check_heads_divide
 from zoo.models.validation import check_common_fields, check_positive
@@ -23,6 +25,12 @@ class RecurrentConfig:
     num_classes: int = 2  # classify
     num_features: int = 1  # regress: values per time step
     num_outputs: int = 1  # regress: values predicted per sequence
+    # What decides whether the recurrent models learn (README, "The recurrent families"):
+    bidirectional_encoder: bool = False  # seq2seq: the first encoder layer reads both ways
+    residual: bool = False  # each layer after the first adds its input to its output
+    forget_bias: float | None = None  # lstm forget / gru update gate bias; None: Keras's
+    chrono_init: int | None = None  # lstm/gru: chrono initialisation up to this many steps
+    recurrent_initializer: str = "orthogonal"  # of the recurrent kernels (Keras's default)
 
     def __post_init__(self):
         check_common_fields(self, "recurrent")
@@ -36,6 +44,33 @@ class RecurrentConfig:
                 f"A {self.task!r} model predicts left to right, so it cannot read the future: "
                 "bidirectional=True is only for mlm, classify and regress."
             )
+        if self.bidirectional_encoder and self.task != "seq2seq":
+            raise ValueError(
+                f"bidirectional_encoder=True makes the first encoder layer of a 'seq2seq' model "
+                f"read both ways; a {self.task!r} model has no encoder: use "
+                "bidirectional=True (mlm, classify, regress) or leave it False."
+            )
+        if self.forget_bias is not None and not -20.0 <= float(self.forget_bias) <= 20.0:
+            raise ValueError(
+                f"forget_bias must be a number between -20 and 20 (e.g. 1.0, Keras's LSTM "
+                f"default, or 3.0 to start with the gates open), received {self.forget_bias!r}."
+            )
+        if self.chrono_init is not None and (
+            not isinstance(self.chrono_init, int)
+            or isinstance(self.chrono_init, bool)
+            or self.chrono_init < 3
+        ):
+            raise ValueError(
+                "chrono_init is the longest memory in steps of the chrono initialisation "
+                f"(an int of at least 3, e.g. the longest sentence); received {self.chrono_init!r}."
+            )
+        try:
+            keras.initializers.get(self.recurrent_initializer)
+        except ValueError as error:
+            raise ValueError(
+                f"recurrent_initializer {self.recurrent_initializer!r} is not a Keras "
+                "initializer name (e.g. 'orthogonal', 'glorot_uniform')."
+            ) from error
         if self.bidirectional is False and self.task == "mlm":
             raise ValueError(
                 "mlm predicts a masked token from both sides; a unidirectional RNN only sees the "
