@@ -102,7 +102,9 @@ class RecipeSettings:
     preset: str = "small"
     epochs: int | None = None
     time_budget: float | None = None
-    mixed_precision: bool | str = True  # True: bfloat16; or "float16"; False: float32
+    # "auto": bfloat16 where the hardware computes it natively, else float32; True: bfloat16;
+    # "float16"; False: float32
+    mixed_precision: bool | str = "auto"
     jit_compile: bool = False
     out: str = "saved_models/model"
     run_dir: str = "runs/model"
@@ -133,16 +135,16 @@ def recipe_parser(doc: str, defaults: RecipeSettings, data_help: str) -> argpars
         const=True,
         default=defaults.mixed_precision,
         type=_precision,
-        metavar="{bfloat16,float16}",
+        metavar="{bfloat16,float16,auto}",
         help="compute in bfloat16 with float32 weights; `--mixed-precision float16` for GPUs "
-        "without bfloat16 (the loss is then scaled)"
-        + (" (the default)" if defaults.mixed_precision else ""),
+        "without bfloat16 (the loss is then scaled). Default: bfloat16 on a GPU or a CPU with "
+        "AVX-512 BF16 or AMX, float32 on other CPUs (where bfloat16 runs slower)",
     )
     precision.add_argument(
         "--no-mixed-precision",
         dest="mixed_precision",
         action="store_false",
-        help="compute in float32" + ("" if defaults.mixed_precision else " (the default)"),
+        help="compute in float32",
     )
     flag("--jit-compile", action="store_true", help="compile train steps with XLA")
     flag("--strategy", default=defaults.strategy, choices=STRATEGY_KINDS, help=STRATEGY_HELP)
@@ -219,9 +221,9 @@ def parse(parser, settings_class, argv=None, *, default_model="transformer"):
 
 
 def _precision(text: str) -> bool | str:
-    if text in ("bfloat16", "float16"):
+    if text in ("bfloat16", "float16", "auto"):
         return text
-    raise argparse.ArgumentTypeError(f"expected bfloat16 or float16, received {text!r}")
+    raise argparse.ArgumentTypeError(f"expected bfloat16, float16 or auto, received {text!r}")
 
 
 def _boolean(text: str) -> bool:

@@ -165,3 +165,12 @@ def test_recurrent_initializer_reaches_every_layer():
     model = tiny("simple_rnn", recurrent_initializer="zeros", num_layers=2)
     for cell in cells(model):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(cell.recurrent_kernel), 0.0)
+
+
+def test_embedding_stddev_sets_the_scale_of_every_embedding():
+    scaled = tiny("lstm", embedding_stddev=1.0, vocab_size=500)
+    for layer in (scaled.encoder_embedding, scaled.decoder_embedding):
+        values = keras.ops.convert_to_numpy(layer.embeddings)  # 500 x 32 draws
+        assert abs(values.std() - 1.0) < 0.05 and abs(values.mean()) < 0.05
+    default = keras.ops.convert_to_numpy(tiny("lstm").encoder_embedding.embeddings)
+    assert np.abs(default).max() <= 0.05  # Keras's uniform(-0.05, 0.05)

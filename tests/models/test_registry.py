@@ -84,6 +84,7 @@ def test_unknown_names_list_the_valid_choices_and_the_closest(kwargs, fragments)
         ("lstm", dict(forget_bias=float("nan")), "forget_bias must be a number between"),
         ("gru", dict(task="lm", bidirectional_encoder=True), "has no encoder"),
         ("lstm", dict(recurrent_initializer="orthogonall"), "not a Keras initializer name"),
+        ("gru", dict(embedding_stddev=0.0), "embedding_stddev must be a positive number"),
     ],
 )
 def test_combinations_that_cannot_work_say_why(name, kwargs, fragment):

@@ -18,13 +18,50 @@ def test_flags_demo_and_config_overrides():
         ["--model", "lstm", "--use-attention", "false", "--epochs", "3"]
     )
     assert (settings.model, settings.epochs, overrides) == ("lstm", 3, {"use_attention": False})
-    assert settings.mixed_precision and settings.ema_momentum == 0.99  # the recipe's defaults
+    assert settings.mixed_precision == "auto" and settings.ema_momentum == 0.99  # the defaults
     settings, _ = translate.parse_args(["--no-mixed-precision", "--ema-momentum", "0"])
     assert not settings.mixed_precision and settings.ema_momentum == 0.0
     with pytest.raises(SystemExit):
         translate.parse_args(["--model", "lstm", "--num-heads", "x"])
     with pytest.raises(SystemExit):  # a transformer field is not an lstm flag
         translate.parse_args(["--model", "lstm", "--intermediate-dim", "64"])
+
+
+def test_each_family_gets_its_measured_defaults_and_flags_still_win():
+    lstm = translate.with_family_defaults(translate.Settings(model="lstm"))
+    assert (lstm.tokens_per_batch, lstm.warmup_steps, lstm.learning_rate_scale) == tuple(
+        translate.RECIPE_TRAINING["lstm"][key]
+        for key in ("tokens_per_batch", "warmup_steps", "learning_rate_scale")
+    )
+    transformer = translate.with_family_defaults(translate.Settings())
+    assert (transformer.warmup_steps, transformer.tokens_per_batch) == (400, 4096)
+    settings, _ = translate.parse_args(["--model", "gru", "--warmup-steps", "7"])
+    assert translate.with_family_defaults(settings).warmup_steps == 7
+    assert translate.RECIPE_MODEL["lstm"]["share_embeddings"] is False
+    assert translate.RECIPE_MODEL["transformer"]["share_embeddings"] is True
+
+
+def test_a_recurrent_model_with_the_recipes_defaults_exports_and_reloads(tmp_path):
+    """The RNN defaults (bidirectional first encoder layer, residuals, embedding scale) through
+    training, beam search in process, export and the TensorFlow-only reload check."""
+    settings = translate.Settings(
+        model="gru",
+        epochs=1,
+        num_pairs=600,
+        vocab_size=300,
+        max_length=16,
+        test_sentences=10,
+        beam_width=2,
+        out=str(tmp_path / "saved"),
+        run_dir=str(tmp_path / "run"),
+        preset="tiny",
+    )
+    result = translate.run(settings, num_layers=2, hidden_dim=32)
+    assert result["overrides"]["bidirectional_encoder"] and result["overrides"]["residual"]
+    assert result["settings"]["warmup_steps"] == translate.RECIPE_TRAINING["gru"]["warmup_steps"]
+    assert result["export_agrees_with_model"]  # reloaded with TensorFlow alone
+    card = json.loads((tmp_path / "saved" / "1" / "assets" / "zoo.json").read_text())
+    assert card["config"]["embedding_stddev"] == translate.RECIPE_MODEL["gru"]["embedding_stddev"]
 
 
 def test_recipe_trains_evaluates_exports_and_reloads(tmp_path):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from zoo.training import configure_runtime, describe_devices
-from zoo.training.runtime import format_devices
+from zoo.training.runtime import format_devices, has_native_bfloat16, precision_policy
 
 
 @pytest.fixture(autouse=True)
@@ -23,6 +23,22 @@ def test_mixed_precision_policy_and_compile_arguments():
     assert configure_runtime(mixed_precision=False) == {"jit_compile": "auto"}
     assert keras.mixed_precision.global_policy().name == "float32"
     assert keras.layers.Dense(2).compute_dtype == "float32"
+
+
+ZEN3 = "processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n\nprocessor\t: 1\nflags\t\t: fpu avx2\n"
+SAPPHIRE_RAPIDS = "flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+ZEN4 = "flags\t\t: fpu avx2 avx512f avx512_bf16\n"
+
+
+def test_auto_precision_is_bfloat16_only_where_the_hardware_computes_it():
+    gpu = any("gpu" in d.lower() or "cuda" in d.lower() for d in keras.distribution.list_devices())
+    assert has_native_bfloat16(SAPPHIRE_RAPIDS) and has_native_bfloat16(ZEN4)
+    assert has_native_bfloat16(ZEN3) == gpu  # AVX2 alone: bfloat16 is converted, slower
+    assert has_native_bfloat16("") == gpu
+    expected = "mixed_bfloat16" if has_native_bfloat16() else "float32"
+    assert precision_policy("auto") == expected
+    configure_runtime(mixed_precision="auto")
+    assert keras.mixed_precision.global_policy().name == expected
 
 
 def test_seed_repeats_numpy_and_keras_draws():

@@ -10,7 +10,9 @@ The recurrent layers are Keras's own (cuDNN on GPUs).
 What the config adds to the plain stacks (GNMT, Wu et al. 2016, and README's measurements):
 `bidirectional_encoder` (a seq2seq encoder's first layer reads both ways; its two directions
 are summed, outputs and final states), `residual` (layers after the first add their input to
-their output), and the gate biases of `zoo.models.gate_bias` (`forget_bias`, `chrono_init`).
+their output), `embedding_stddev` (Keras's embeddings start at ±0.05, so an RNN's inputs, and
+its states, start 16 times smaller than a Transformer's `sqrt(d)`-scaled ones), and the gate
+biases of `zoo.models.gate_bias` (`forget_bias`, `chrono_init`).
 """
 
 from __future__ import annotations
@@ -84,8 +86,15 @@ class RecurrentModel(ZooModel):
         return layer
 
     def _embedding(self, vocab_size, name):
+        stddev = self.config.embedding_stddev
         return keras.layers.ReversibleEmbedding(
-            vocab_size, self.config.hidden_dim, tie_weights=True, name=name
+            vocab_size,
+            self.config.hidden_dim,
+            tie_weights=True,
+            embeddings_initializer=(
+                "uniform" if stddev is None else keras.initializers.RandomNormal(stddev=stddev)
+            ),
+            name=name,
         )
 
     def _output_projection(self, vocab_size, embedding):

@@ -31,6 +31,7 @@ class RecurrentConfig:
     forget_bias: float | None = None  # lstm forget / gru update gate bias; None: Keras's
     chrono_init: int | None = None  # lstm/gru: chrono initialisation up to this many steps
     recurrent_initializer: str = "orthogonal"  # of the recurrent kernels (Keras's default)
+    embedding_stddev: float | None = None  # normal embeddings of this scale; None: Keras's
 
     def __post_init__(self):
         check_common_fields(self, "recurrent")
@@ -63,6 +64,11 @@ class RecurrentConfig:
             raise ValueError(
                 "chrono_init is the longest memory in steps of the chrono initialisation "
                 f"(an int of at least 3, e.g. the longest sentence); received {self.chrono_init!r}."
+            )
+        if self.embedding_stddev is not None and not 0.0 < float(self.embedding_stddev) <= 100.0:
+            raise ValueError(
+                "embedding_stddev must be a positive number (e.g. 1.0) or None for Keras's "
+                f"uniform(-0.05, 0.05) embeddings; received {self.embedding_stddev!r}."
             )
         try:
             keras.initializers.get(self.recurrent_initializer)
