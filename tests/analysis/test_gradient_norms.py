@@ -101,7 +101,7 @@ def test_lstm_cell_state_gradient_is_a_power_of_the_forget_gate():
     np.testing.assert_allclose(hidden_norms, [0.0] * (steps - 1) + [np.sqrt(units)], atol=1e-6)
 
 
-@pytest.mark.parametrize("family", ["simple_rnn", "lstm"])
+@pytest.mark.parametrize("family", ["simple_rnn", "lstm", "gru"])
 def test_zoo_model_norms_match_keras_layer_restarted_from_each_state(family):
     """Reference: Keras's own recurrent layer run on steps t+1.. from `initial_state` h_t,
     differentiated with respect to that state; it shares no code with the cell loop."""
@@ -156,7 +156,7 @@ def test_regress_model_uses_squared_error():
 
 def test_rejects_models_whose_prediction_does_not_read_every_state():
     transformer = zoo.build("transformer", task="classify", preset="tiny", vocab_size=10)
-    with pytest.raises(ValueError, match="'simple_rnn' or 'lstm'"):
+    with pytest.raises(ValueError, match="'simple_rnn', 'lstm' or 'gru'"):
         recurrent_model_gradient_norms(transformer, np.ones((1, 3), "int32"), [0])
     bidirectional = zoo.build("lstm", task="classify", preset="tiny", vocab_size=10)
     with pytest.raises(ValueError, match="bidirectional=False"):

@@ -96,8 +96,8 @@ def hidden_state_gradient_norms(
 def recurrent_model_gradient_norms(
     model: keras.Model, inputs, targets, state_index: int = 0
 ) -> np.ndarray:
-    """`hidden_state_gradient_norms` for a zoo `simple_rnn`/`lstm` `classify` or `regress`
-    model, from its own loss (cross-entropy, squared error) on `(inputs, targets)`.
+    """`hidden_state_gradient_norms` for a zoo `simple_rnn`/`lstm`/`gru` `classify` or
+    `regress` model, from its own loss (cross-entropy, squared error) on `(inputs, targets)`.
 
     The model must have one unidirectional recurrent layer (`num_layers=1`,
     `bidirectional=False`), so that its final state is the one prediction reads; `inputs`
@@ -117,8 +117,8 @@ def recurrent_model_gradient_norms(
     task = getattr(config, "task", None)
     if task not in ("classify", "regress") or not layers or not hasattr(config, "is_bidirectional"):
         raise ValueError(
-            "recurrent_model_gradient_norms takes a zoo 'simple_rnn' or 'lstm' model built with "
-            "task='classify' or 'regress'; for another recurrent network call "
+            "recurrent_model_gradient_norms takes a zoo 'simple_rnn', 'lstm' or 'gru' model "
+            "built with task='classify' or 'regress'; for another recurrent network call "
             "hidden_state_gradient_norms(cell, embedded_inputs, loss) directly."
         )
     if len(layers) != 1 or config.is_bidirectional:

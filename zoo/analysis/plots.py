@@ -1,5 +1,5 @@
 """PNG figures of gradient norms and step times, drawn with matplotlib's object API (no
-pyplot state, no display needed). The long-range sweep's figure is in `long_range_plot`."""
+pyplot state, no display needed)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,13 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 # Plain numbers (0.3, 2, 100) on log axes instead of 3 × 10⁻¹.
 PLAIN_NUMBERS = FuncFormatter(lambda value, _: f"{value:g}")
 
-MODEL_COLORS = {"simple_rnn": "tab:red", "lstm": "tab:blue", "transformer": "tab:green"}
-OTHER_COLORS = ("tab:purple", "tab:orange", "tab:brown", "tab:olive", "tab:cyan")
+MODEL_COLORS = {
+    "simple_rnn": "tab:red",
+    "lstm": "tab:blue",
+    "gru": "tab:orange",
+    "transformer": "tab:green",
+}
+OTHER_COLORS = ("tab:purple", "tab:brown", "tab:olive", "tab:cyan", "tab:pink")
 
 
 def _state_label_parts(label: str) -> tuple[str, bool]:

@@ -1,10 +1,11 @@
 """How far back can each model remember? Train every (model, task, length, seed) cell.
 
-Each cell builds a fresh model (`long_range_models.build_long_range_model`), trains it with
-`fit()` on fresh batches of its task (Adam, gradient clipping by norm) for at most
-`max_steps` steps — the same budget of `max_steps · batch_size` sequences for every cell —
-stops early once the last `check_every` training batches show the task solved, and scores
-it on `num_test` held-out sequences: accuracy for recall, mean squared error for adding.
+Each cell builds a fresh model (`models.build_long_range_model`, its gates initialised by
+`SweepConfig.gate_init`), trains it with `fit()` on fresh batches of its task (Adam, gradient
+clipping by norm) for at most `max_steps` steps — the same budget of
+`max_steps · batch_size` sequences for every cell — stops early once the last `check_every`
+training batches show the task solved, and scores it on `num_test` held-out sequences:
+accuracy for recall, mean squared error for adding.
 Every array is drawn from seeds derived from `(seed, length)`, so a cell repeats exactly on
 one machine and backend.
 
@@ -32,9 +33,10 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from zoo.analysis.long_range_models import (
+from experiments.long_range.models import (
+    GATE_INITS,
     MODEL_OVERRIDES,
-    TASKS,
+    STUDY_TASKS,
     build_long_range_model,
     check_choices,
 )
@@ -56,14 +58,14 @@ NOT_RUN = "not run"
 
 @dataclass(frozen=True)
 class SweepConfig:
-    models: tuple[str, ...] = ("simple_rnn", "lstm", "transformer")
-    tasks: tuple[str, ...] = TASKS
+    models: tuple[str, ...] = ("simple_rnn", "lstm", "gru", "transformer")
+    tasks: tuple[str, ...] = STUDY_TASKS
     lengths: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 500, 1000)
-    seeds: tuple[int, ...] = (0, 1, 2)
-    # Where the claims draw their lines (recall between 20 and 100 steps) a cell runs with
-    # every seed; elsewhere with seeds[0] only, to keep the sweep within its time budget.
-    multi_seed_lengths: tuple[int, ...] = (20, 50, 100)
-    multi_seed_tasks: tuple[str, ...] = ("recall",)
+    seeds: tuple[int, ...] = (0, 1, 2)  # every cell runs with every seed
+    # The initial gate biases of lstm and gru (never simple_rnn): "keras" (Keras's
+    # defaults), "chrono" (chrono_init = the cell's T) or "open" (forget_bias 3); see
+    # `models.gate_overrides`.
+    gate_init: str = "chrono"
     batch_size: int = 32
     max_steps: int = 300  # the Transformer solved T = 1000 in 140 (seed 0)
     check_every: int = 20  # steps between early-stopping checks
@@ -72,18 +74,17 @@ class SweepConfig:
     num_test: int = 500
     num_symbols: int = 4  # recall: chance is 1 / num_symbols
     num_distractors: int = 8
-    # A safety net that keeps the sweep near 15 minutes on 2 CPU cores (the longest cell,
-    # the Transformer at T = 1000, needs about 2 to 4 minutes); a cell it stops is marked
-    # "time" in the table. None: the step budget alone.
+    # A safety net for the longest cells (the Transformer at T = 1000 needs about 2 to 4
+    # minutes on 2 CPU cores); a cell it stops is marked "time" in the table. None: the
+    # step budget alone.
     max_seconds_per_cell: float | None = 360.0
     skip_after_failure: bool = True  # see the module docstring
     skip_from_length: int = 200  # shorter cells always run: they are cheap
-    lstm_forget_bias: float | None = None  # None: Keras's 1.0; see set_forget_gate_bias
 
     def __post_init__(self):
         check_choices("model", self.models, tuple(MODEL_OVERRIDES))
-        check_choices("task", self.tasks, TASKS)
-        check_choices("task", self.multi_seed_tasks, TASKS)
+        check_choices("task", self.tasks, STUDY_TASKS)
+        check_choices("gate init", [self.gate_init], GATE_INITS)
         if not self.seeds:
             raise ValueError("`seeds` is empty; give at least one, e.g. seeds=(0,).")
         if any(length < 2 for length in self.lengths):
@@ -94,11 +95,6 @@ class SweepConfig:
                 f"({self.check_every}): training is checked every check_every steps."
             )
 
-    def seeds_for(self, task: str, length: int) -> tuple[int, ...]:
-        if task in self.multi_seed_tasks and length in self.multi_seed_lengths:
-            return self.seeds
-        return self.seeds[:1]
-
     def cells(self) -> list[tuple[str, str, int, int]]:
         """`(model, task, length, seed)` in running order: short sequences first."""
         return [
@@ -106,7 +102,7 @@ class SweepConfig:
             for task in self.tasks
             for length in sorted(self.lengths)
             for model in self.models
-            for seed in self.seeds_for(task, length)
+            for seed in self.seeds
         ]
 
 
@@ -198,11 +194,19 @@ class _StopWhenSolved(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def build_cell_model(config: SweepConfig, model_name: str, task: str, seed: int) -> keras.Model:
-    """The untrained model of a cell: the same weights for the same seed."""
+def build_cell_model(
+    config: SweepConfig, model_name: str, task: str, length: int, seed: int
+) -> keras.Model:
+    """The untrained model of a cell: the same weights for the same seed (the chrono
+    initialisation's draw included)."""
     keras.utils.set_random_seed(seed)
     return build_long_range_model(
-        model_name, task, config.num_symbols, config.num_distractors, config.lstm_forget_bias
+        model_name,
+        task,
+        length,
+        config.num_symbols,
+        config.num_distractors,
+        gate_init=config.gate_init,
     )
 
 
@@ -213,7 +217,7 @@ def train_cell(config: SweepConfig, model_name: str, task: str, length: int, see
     `build_cell_model`); by default it is built here.
     """
     if model is None:
-        model = build_cell_model(config, model_name, task, seed)
+        model = build_cell_model(config, model_name, task, length, seed)
     keras.utils.set_random_seed(seed)
     recall = task == "recall"
     model.compile(
@@ -294,7 +298,7 @@ def run_sweep(config: SweepConfig, progress: bool = True) -> list[CellResult]:
             result, _ = train_cell(config, model_name, task, length, seed)
         results.append(result)
         group = [r for r in results if (r.model, r.task, r.length) == (model_name, task, length)]
-        complete = len(group) == len(config.seeds_for(task, length))
+        complete = len(group) == len(config.seeds)
         if config.skip_after_failure and complete and result.score is not None:
             if all(failed_completely(config, task, r.score) for r in group):
                 failed_at.setdefault((model_name, task), length)

@@ -4,15 +4,17 @@ The claims (from the primer this zoo follows): a SimpleRNN loses information bey
 10 steps; an LSTM carries it across 100 steps and up to about 1000; a Transformer connects
 any two positions in one step. They are judged on the recall task, where "remembers" has a
 plain meaning — the answer is the first token — and chance is known exactly. The adding
-problem is reported alongside as a second witness.
+problem is reported alongside as a second witness, and so is the GRU, of which the seed text
+claims nothing (`recall_evidence`, `adding_evidence`: per model, what was solved where).
+The LSTM's verdict names the gate initialisation it was measured with.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zoo.analysis.long_range_report import CellSummary, find_summary, summarize
-from zoo.analysis.long_range_sweep import (
+from experiments.long_range.report import CellSummary, find_summary, summarize
+from experiments.long_range.sweep import (
     ADDING_SOLVED_MSE,
     CellResult,
     SweepConfig,
@@ -46,17 +48,23 @@ def _accuracies(cells: list[CellSummary]) -> str:
     return ", ".join(f"T={s.length}: {s.mean:.2f}" for s in cells)
 
 
-def judge_simple_rnn(summaries, config: SweepConfig) -> Verdict:
-    claim = f"A SimpleRNN is at chance on recall by T ≈ 20–{SIMPLE_RNN_CHANCE_BY}"
-    cells = _recall(summaries, "simple_rnn")
-    if not cells:
-        return Verdict(claim, NOT_MEASURED, "No simple_rnn recall cells in this sweep.")
-    # The shortest length from which every longer measured length is at chance.
+def _at_chance_from(cells: list[CellSummary], config: SweepConfig) -> int | None:
+    """The shortest length from which every longer measured length is at chance (the mean
+    over seeds, judged on all their test sequences); None if the longest is above it."""
     from_length = None
     for cell in reversed(cells):
         if not at_chance(config, cell.mean, cell.num_seeds):
             break
         from_length = cell.length
+    return from_length
+
+
+def judge_simple_rnn(summaries, config: SweepConfig) -> Verdict:
+    claim = f"A SimpleRNN is at chance on recall by T ≈ 20–{SIMPLE_RNN_CHANCE_BY}"
+    cells = _recall(summaries, "simple_rnn")
+    if not cells:
+        return Verdict(claim, NOT_MEASURED, "No simple_rnn recall cells in this sweep.")
+    from_length = _at_chance_from(cells, config)
     evidence = f"accuracy {_accuracies(cells)} (chance {recall_chance(config.num_symbols):.2f})"
     if from_length is None:
         return Verdict(claim, NOT_REPRODUCED, f"Above chance at every T measured; {evidence}.")
@@ -67,7 +75,7 @@ def judge_simple_rnn(summaries, config: SweepConfig) -> Verdict:
 def judge_lstm(summaries, config: SweepConfig) -> Verdict:
     claim = (
         f"An LSTM scores ≥ {LSTM_ACCURACY:.0%} on recall at T={LSTM_LENGTH} "
-        f"(stretch: T={LSTM_STRETCH_LENGTH})"
+        f"(stretch: T={LSTM_STRETCH_LENGTH}); gate init {config.gate_init}"
     )
     cells = _recall(summaries, "lstm")
     at_length = find_summary(summaries, "lstm", "recall", LSTM_LENGTH)
@@ -103,6 +111,22 @@ def judge_transformer(summaries, config: SweepConfig) -> Verdict:
         below = ", ".join(str(c.length) for c in failed)
         return Verdict(claim, NOT_REPRODUCED, f"Below at T={below}; {evidence}.")
     return Verdict(claim, REPRODUCED, evidence + ".")
+
+
+def recall_evidence(summaries, config: SweepConfig) -> list[str]:
+    """Per model: the longest T solved by every seed, and the shortest T from which every
+    longer measured T is at chance."""
+    lines = []
+    for model in dict.fromkeys(s.model for s in summaries if s.task == "recall"):
+        cells = _recall(summaries, model)
+        solved = [c.length for c in cells if c.num_solved == c.num_seeds]
+        from_length = _at_chance_from(cells, config)
+        chance = "never at chance" if from_length is None else f"at chance from T={from_length}"
+        lines.append(
+            f"recall, {model}: longest T solved by every seed: "
+            f"{max(solved) if solved else 'none'}; {chance}; accuracy " + _accuracies(cells)
+        )
+    return lines
 
 
 def adding_evidence(summaries) -> list[str]:

@@ -1,4 +1,5 @@
-"""The sweep's results as numbers per (model, task, length), a markdown table and JSON."""
+"""The sweep's results as numbers per (model, task, length), a markdown table and JSON, with
+the settings that decide them (gate initialisation, widths, learning rate, budget)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.analysis.long_range_sweep import CellResult, SweepConfig
+from experiments.long_range.models import (
+    GATED_MODELS,
+    MODEL_OVERRIDES,
+    OPEN_FORGET_BIAS,
+    describe_gate_init,
+    describe_model,
+)
+from experiments.long_range.sweep import CellResult, SweepConfig
 from zoo.data.long_range_tasks import ADDING_BASELINE_MSE, recall_chance
 
 
@@ -81,11 +89,94 @@ def _cell_text(summary: CellSummary | None, not_run: bool = False) -> str:
     return text + (" (time cap)" if summary.num_timed_out else "")
 
 
+def _weights(results: list[CellResult]) -> dict[str, dict[str, int]]:
+    """`{model: {task: number of weights}}` of the cells that ran."""
+    weights: dict[str, dict[str, int]] = {}
+    for result in results:
+        if result.num_parameters:
+            weights.setdefault(result.model, {})[result.task] = result.num_parameters
+    return weights
+
+
+def _gates_text(config: SweepConfig, model: str) -> str:
+    if model not in GATED_MODELS:
+        return "no gates"
+    if config.gate_init == "keras":
+        return "Keras defaults" + (" (forget bias 1)" if model == "lstm" else " (update bias 0)")
+    if config.gate_init == "chrono":
+        return "chrono_init = T"
+    gate = "forget" if model == "lstm" else "update"
+    return f"{gate} gate bias {OPEN_FORGET_BIAS:g}"
+
+
+def study_settings(config: SweepConfig, results: list[CellResult]) -> dict:
+    """The settings that decide the results, JSON-ready: gate initialisation, each model's
+    width and weights, optimiser, budget, seeds, test size."""
+    models = list(dict.fromkeys(result.model for result in results)) or list(config.models)
+    weights = _weights(results)
+    return {
+        "gate_init": config.gate_init,
+        "gate_init_meaning": describe_gate_init(config.gate_init),
+        "models": {
+            model: {
+                "label": describe_model(model, config.gate_init),
+                "gates": _gates_text(config, model),
+                "overrides": dict(MODEL_OVERRIDES[model]),
+                "num_parameters": weights.get(model, {}),
+            }
+            for model in models
+        },
+        "optimizer": (
+            f"Adam, learning rate {config.learning_rate:g}, gradients clipped to global norm "
+            f"{config.clipnorm:g}"
+        ),
+        "budget": (
+            f"at most {config.max_steps} steps of {config.batch_size} fresh sequences per cell; "
+            f"training stops once {config.check_every} consecutive batches are solved"
+        ),
+        "skip": (
+            f"T ≥ {config.skip_from_length} not run for a model that failed completely at a "
+            "shorter T on every seed"
+            if config.skip_after_failure
+            else "every cell runs"
+        ),
+        "seeds": list(config.seeds),
+        "num_test": config.num_test,
+    }
+
+
+def settings_markdown(config: SweepConfig, results: list[CellResult]) -> str:
+    """`study_settings` as a two-column markdown table."""
+    settings = study_settings(config, results)
+    models = []
+    for entry in settings["models"].values():
+        counts = entry["num_parameters"]
+        weights = " / ".join(f"{counts[task]:,}" for task in ("recall", "adding") if task in counts)
+        tasks = " / ".join(task for task in ("recall", "adding") if task in counts)
+        models.append(
+            f"{entry['label']}: {entry['gates']}"
+            + (f", {weights} weights ({tasks})" if weights else "")
+        )
+    rows = [
+        ("gate init (lstm, gru)", f"**{config.gate_init}**: {settings['gate_init_meaning']}"),
+        ("models", "; ".join(models)),
+        ("optimiser", settings["optimizer"]),
+        ("budget per cell", settings["budget"]),
+        ("longer cells", settings["skip"]),
+        ("seeds", ", ".join(map(str, config.seeds)) + " in every cell"),
+        ("test", f"{config.num_test} held-out sequences per cell"),
+    ]
+    return "\n".join(
+        ["| setting | value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
+    )
+
+
 def markdown_tables(results: list[CellResult], config: SweepConfig) -> str:
-    """One table per task: a row per length, a column per model."""
+    """The settings, then one table per task: a row per length, a column per model."""
     summaries = summarize(results)
     models = list(dict.fromkeys(result.model for result in results))
-    sections = []
+    labels = [describe_model(model, config.gate_init) for model in models]
+    sections = [settings_markdown(config, results)]
     for task in dict.fromkeys(result.task for result in results):
         if task == "recall":
             title = (
@@ -98,7 +189,7 @@ def markdown_tables(results: list[CellResult], config: SweepConfig) -> str:
         lines = [
             f"**{title}**",
             "",
-            "| T | " + " | ".join(models) + " |",
+            "| T | " + " | ".join(labels) + " |",
             "|---:|" + "---|" * len(models),
         ]
         not_run = {(r.model, r.length) for r in results if r.task == task and r.score is None}
@@ -134,6 +225,7 @@ def results_document(
     """Everything a run measured, as one JSON-ready dict."""
     return {
         "config": dataclasses.asdict(config),
+        "settings": study_settings(config, results),
         "machine": machine or {},
         "results": [result.as_dict() for result in results],
         "summary": [dataclasses.asdict(summary) for summary in summarize(results)],
@@ -155,6 +247,12 @@ def load_results(path) -> tuple[SweepConfig, list[CellResult], dict]:
     """Read back a `results_document` written by `write_json`: config, results, machine."""
     with open(path) as file:
         document = json.load(file)
+    unknown = set(document["config"]) - {field.name for field in dataclasses.fields(SweepConfig)}
+    if unknown:
+        raise ValueError(
+            f"{path} was written by an older version of the study (config fields "
+            f"{', '.join(sorted(unknown))}); rerun the sweep to get a table of this version."
+        )
     config = {
         key: tuple(value) if isinstance(value, list) else value
         for key, value in document["config"].items()

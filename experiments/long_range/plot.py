@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from zoo.analysis.long_range_report import summarize
+from experiments.long_range.models import describe_model
+from experiments.long_range.report import summarize
 from zoo.analysis.plots import MODEL_COLORS, save_figure
 from zoo.data.long_range_tasks import ADDING_BASELINE_MSE, recall_chance
 
@@ -26,7 +27,8 @@ def plot_long_range(results, config, path) -> str:
                 continue
             lengths = [c.length for c in cells]
             color = MODEL_COLORS.get(model)
-            axes.plot(lengths, [c.mean for c in cells], "o-", color=color, label=model)
+            label = describe_model(model, config.gate_init)
+            axes.plot(lengths, [c.mean for c in cells], "o-", color=color, label=label)
             axes.fill_between(
                 lengths, [c.low for c in cells], [c.high for c in cells], color=color, alpha=0.2
             )
@@ -45,6 +47,8 @@ def plot_long_range(results, config, path) -> str:
         axes.grid(True, which="both", alpha=0.3)
         axes.legend()
     figure.suptitle(
-        f"Same budget per cell: ≤ {config.max_steps} steps × {config.batch_size} sequences"
+        f"Same budget per cell: ≤ {config.max_steps} steps × {config.batch_size} sequences, "
+        f"Adam {config.learning_rate:g}; {len(config.seeds)} seed(s), range shaded; "
+        f"gate init {config.gate_init}"
     )
     return save_figure(figure, path)

@@ -6,21 +6,23 @@ import math
 
 import pytest
 
-from zoo.analysis.long_range_claims import (
+from experiments.long_range.claims import (
     NOT_MEASURED,
     NOT_REPRODUCED,
     REPRODUCED,
     adding_evidence,
     judge_claims,
+    recall_evidence,
 )
-from zoo.analysis.long_range_report import (
+from experiments.long_range.report import (
     load_results,
     markdown_tables,
     results_document,
+    study_settings,
     summarize,
     write_json,
 )
-from zoo.analysis.long_range_sweep import CellResult, SweepConfig, chance_band, is_solved
+from experiments.long_range.sweep import CellResult, SweepConfig, chance_band, is_solved
 
 CONFIG = SweepConfig(num_test=500, num_symbols=4)
 
@@ -66,6 +68,10 @@ def test_the_story_reproduces():
     assert [v.status for v in verdicts] == [REPRODUCED] * 3
     assert "At chance from T=20 on" in verdicts[0].evidence
     assert "Stretch not reached (0.50 at T=1000)" in verdicts[1].evidence
+    # The LSTM's verdict names the gate initialisation it was measured with.
+    assert "gate init chrono" in verdicts[1].claim
+    keras_gates = SweepConfig(num_test=500, num_symbols=4, gate_init="keras")
+    assert "gate init keras" in judge_claims(the_story(), keras_gates)[1].claim
 
 
 def test_each_claim_can_fail():
@@ -109,10 +115,52 @@ def test_markdown_table_rows_and_columns():
         cell("lstm", 20, 0.004, "adding"),
     ]
     text = markdown_tables(results, CONFIG)
-    assert "| T | simple_rnn | lstm | transformer |" in text
+    columns = [
+        "simple_rnn (64 units)",
+        "lstm (32 units, chrono)",
+        "transformer (width 32, 8 heads)",
+    ]
+    assert "| T | " + " | ".join(columns) + " |" in text
     assert "| 100 | 0.26, 100 steps | 0.97, 100 steps | 1.00, 100 steps |" in text
     assert "| 20 | — | 0.004, 100 steps | — |" in text
     assert "chance 0.25" in text and "0.167" in text
+
+
+def test_the_settings_that_decide_the_result_are_in_the_table_and_json():
+    results = the_story() + [cell("gru", 10, 1.0), cell("gru", 10, 0.002, "adding")]
+    text = markdown_tables(results, CONFIG)
+    assert "| gate init (lstm, gru) | **chrono**: chrono (Tallec & Ollivier 2018)" in text
+    assert "lstm (32 units, chrono): chrono_init = T, 9,000 weights (recall)" in text
+    gru = "gru (37 units, chrono): chrono_init = T, 9,000 / 9,000 weights (recall / adding)"
+    assert gru in text
+    assert "simple_rnn (64 units): no gates" in text
+    assert "Adam, learning rate 0.003, gradients clipped to global norm 1" in text
+    assert "at most 300 steps of 32 fresh sequences per cell" in text
+    assert "| seeds | 0, 1, 2 in every cell |" in text
+
+    settings = study_settings(SweepConfig(gate_init="open"), results)
+    assert settings["gate_init"] == "open"
+    assert settings["models"]["lstm"]["gates"] == "forget gate bias 3"
+    assert settings["models"]["gru"]["gates"] == "update gate bias 3"
+    assert settings["models"]["gru"]["overrides"]["hidden_dim"] == 37
+    assert settings["models"]["gru"]["num_parameters"] == {"recall": 9000, "adding": 9000}
+    keras_gates = study_settings(SweepConfig(gate_init="keras"), results)["models"]
+    assert keras_gates["lstm"]["gates"] == "Keras defaults (forget bias 1)"
+    assert keras_gates["gru"]["gates"] == "Keras defaults (update bias 0)"
+    document = results_document(CONFIG, results)
+    assert document["settings"] == study_settings(CONFIG, results)
+
+
+def test_recall_evidence_per_model():
+    results = the_story() + [cell("gru", 10, 1.0), cell("gru", 100, 0.25)]
+    results += [cell("gru", 20, s, seed=i) for i, s in enumerate([1.0, 0.995, 0.5])]
+    lines = recall_evidence(summarize(results), CONFIG)
+    [gru] = [line for line in lines if line.startswith("recall, gru:")]
+    assert "longest T solved by every seed: 10; at chance from T=100" in gru
+    [simple_rnn] = [line for line in lines if line.startswith("recall, simple_rnn:")]
+    assert "at chance from T=20" in simple_rnn
+    [transformer] = [line for line in lines if line.startswith("recall, transformer:")]
+    assert "solved by every seed: 1000; never at chance" in transformer
 
 
 def test_adding_evidence_names_solved_and_baseline_lengths():
@@ -130,19 +178,27 @@ def test_json_round_trip(tmp_path):
     config, loaded, machine = load_results(path)
     assert config == CONFIG and loaded == results and machine == {"cpu": "test"}
 
+    # A JSON of an older version of the study is refused, not read with today's defaults.
+    document = results_document(CONFIG, results)
+    document["config"]["lstm_forget_bias"] = 3.0
+    write_json(path, document)
+    with pytest.raises(ValueError, match="older version of the study.*lstm_forget_bias"):
+        load_results(path)
+
 
 def test_sweep_config_cells_and_errors():
-    config = SweepConfig(
-        models=("lstm",), lengths=(100, 10), seeds=(0, 1), multi_seed_lengths=(10,)
-    )
+    config = SweepConfig(models=("lstm",), lengths=(100, 10), seeds=(0, 1))
     assert config.cells() == [
         ("lstm", "recall", 10, 0),
         ("lstm", "recall", 10, 1),
         ("lstm", "recall", 100, 0),
+        ("lstm", "recall", 100, 1),
         ("lstm", "adding", 10, 0),
+        ("lstm", "adding", 10, 1),
         ("lstm", "adding", 100, 0),
+        ("lstm", "adding", 100, 1),
     ]
-    with pytest.raises(ValueError, match="choose from simple_rnn, lstm, transformer"):
-        SweepConfig(models=("gru",))
+    with pytest.raises(ValueError, match="choose from simple_rnn, lstm, gru, transformer"):
+        SweepConfig(models=("rnn",))
     with pytest.raises(ValueError, match="multiple of check_every"):
         SweepConfig(max_steps=30, check_every=20)
