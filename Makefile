@@ -40,8 +40,8 @@ lock:
 	echo "Wrote $(CONSTRAINTS) ($$(grep -vc '^#' $(CONSTRAINTS)) packages); now run make clean test."
 
 lint: $(STAMP)
-	$(BIN)/ruff check zoo recipes tests benchmarks
-	$(BIN)/ruff format --check zoo recipes tests benchmarks
+	$(BIN)/ruff check zoo recipes experiments tests benchmarks
+	$(BIN)/ruff format --check zoo recipes experiments tests benchmarks
 
 # Tests run in one worker process per CPU core (pytest-xdist), a test file per worker at a
 # time, so that a file's module fixtures are built once. `make test WORKERS=0` runs them in
