@@ -43,7 +43,7 @@ def test_unknown_precision_says_what_is_accepted(value):
 
 @pytest.mark.parametrize(
     "arguments, expected",
-    [([], True), (["--mixed-precision"], True), (["--no-mixed-precision"], False)]
+    [([], "auto"), (["--mixed-precision"], True), (["--no-mixed-precision"], False)]
     + [(["--mixed-precision", "float16"], "float16")]
     + [(["--mixed-precision", "bfloat16"], "bfloat16")],
 )
