@@ -166,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-steps", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--max-seconds-per-cell", type=float)
+    parser.add_argument(
+        "--max-seconds-per-cell",
+        type=float,
+        help="cap each cell's training time (default: none, the step budget alone)",
+    )
     parser.add_argument(
         "--every-cell",
         action="store_true",
