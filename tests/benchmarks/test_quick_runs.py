@@ -1,0 +1,67 @@
+"""Each benchmark's `--quick` runs and writes well-formed JSON; run_all writes the report."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from benchmarks import recurrent_speed, run_all, training_speed
+
+
+def finite_positive(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+@pytest.mark.slow
+def test_training_speed_quick(tmp_path):
+    document = training_speed.main(["--quick", "--output-dir", str(tmp_path)])
+    written = json.loads((tmp_path / "training_speed.json").read_text())
+    assert written["rows"] == json.loads(json.dumps(document["rows"]))
+    assert {(row["task"], row["precision"]) for row in written["rows"]} == {
+        ("seq2seq", "float32"),
+        ("lm", "float32"),
+    }
+    for row in written["rows"]:
+        assert set(row["tokens_per_second"]) == {"zoo", "keras_nlp", "keras"}
+        assert len(set(row["weights"].values())) == 1, row["weights"]
+        assert all(finite_positive(v) for v in row["tokens_per_second"].values())
+        assert finite_positive(row["peak_gflops"]) and finite_positive(row["flops_per_step"])
+        for peer, ratio in row["ratio_zoo_over"].items():
+            seconds = row["step_seconds"]
+            assert ratio == pytest.approx(seconds[peer] / seconds["zoo"])
+        assert row["batch_size"] * row["length"] == 256  # --quick: 256 tokens a step
+    goals = {goal["key"]: goal for goal in written["goals"]}
+    assert goals["training_vs_keras_nlp"]["met"] in (True, False)
+    assert goals["float32_fraction_of_peak_base"]["met"] is None  # no base in --quick
+
+
+@pytest.mark.slow
+def test_recurrent_speed_quick(tmp_path):
+    recurrent_speed.main(["--quick", "--output-dir", str(tmp_path)])
+    written = json.loads((tmp_path / "recurrent_speed.json").read_text())
+    assert [row["family"] for row in written["rows"]] == ["simple_rnn", "lstm", "gru"]
+    for row in written["rows"]:
+        assert row["weights"]["zoo"] == row["weights"]["keras"]
+        assert all(finite_positive(v) for v in row["tokens_per_second"].values())
+        assert len(row["ratio_per_round"]) == 2  # --quick: two rounds
+    assert written["goals"][0]["key"] == "recurrent_vs_keras"
+
+
+@pytest.mark.slow
+def test_run_all_quick_writes_the_report(tmp_path):
+    # training_speed and recurrent_speed --quick are tested above; the others run here.
+    code = run_all.main(
+        ["--quick", "--skip", "training_speed", "recurrent_speed",
+         "--output-dir", str(tmp_path), "--report", str(tmp_path / "BENCHMARKS.md")]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads((tmp_path / "benchmarks_partial.json").read_text())
+    statuses = {name: record["status"] for name, record in summary["benchmarks"].items()}
+    assert statuses["precision_speed"] == statuses["sequential_vs_parallel"] == "ok"
+    assert statuses["decode_speed"] == "not part of --quick"
+    json.loads((tmp_path / "precision_speed.json").read_text())
+    report = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "## Issue 11's goals" in report and "float32 against mixed_bfloat16" in report
+    assert len(summary["goals"]) == len(run_all.ISSUE_GOALS)
