@@ -3,7 +3,10 @@
 Writes `saved_models/<name>/<version>/` (the TensorFlow Serving layout) atomically, with
 text-in/text-out signatures, the tokenizer as an asset and a `zoo.json` model card. Which
 signatures depends on the model's task (`zoo.tasks`): `translate` for `seq2seq`, `generate`
-for `lm`. The module itself is callable: `zoo.export(...)` is `export_model(...)`.
+for `lm`, ...; `serving_default` is the first of them with its settings at the export's
+defaults (text alone in), and `assets.extra/tf_serving_warmup_requests` holds a request for
+each signature, which TensorFlow Serving runs at load (`zoo.export.warmup`). The module
+itself is callable: `zoo.export(...)` is `export_model(...)`.
 """
 
 import sys
@@ -43,7 +46,10 @@ def export_model(model, tokenizer, directory, **options):
         data: the training data's description, with its licence and attribution.
         metrics: evaluation figures for the model card.
         **options: the task's export options (translation: `max_source_length`,
-            `length_penalty`; generation: `context_length`).
+            `length_penalty`; generation: `context_length`), among them the settings
+            `serving_default` uses (translation: `beam_width=4`, `max_length=64`;
+            generation: `max_new_tokens=200`, `temperature=1.0`, `top_k`, `top_p`, `seed`,
+            `no_repeat_ngram_size`; fill-mask: `top_k=5`).
 
     Returns:
         The path of the new version.

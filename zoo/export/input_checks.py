@@ -9,7 +9,8 @@ reads the returned value runs after the check; a failed check is a
 reads, e.g., `beam_width must be between 1 and 16; received 0.`
 
 The export options that set upper bounds (`beam_width_limit`, ...) are checked in Python by
-`check_limit`.
+`check_limit`, and those that set the defaults `serving_default` sends (`beam_width`, ...)
+by `check_default`.
 """
 
 from __future__ import annotations
@@ -62,3 +63,23 @@ def require_in_range(value, name: str, minimum=None, maximum=None, *, note: str 
         inside = inside & (value <= tf.cast(maximum, value.dtype))
     message = f"{name} must be {describe_range(minimum, maximum)}; received {{}}."
     return require(value, inside, message + (f" {note}" if note else ""))
+
+
+def check_default(name: str, value, fallback: int, minimum: int, maximum: int | None = None):
+    """An export option that sets a request setting's default (what `serving_default`
+    sends, e.g. `beam_width`): an int in `[minimum, maximum]`. None gives `fallback`, cut
+    to `maximum` (an export whose limit is below the usual default serves at its limit)."""
+    if value is None:
+        return fallback if maximum is None else min(fallback, maximum)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        note = f" {LIMIT_NOTE}" if maximum is not None else ""
+        raise ValueError(
+            f"`{name}` (the setting serving_default uses) must be an int "
+            f"{describe_range(minimum, maximum)}; received {value!r}.{note}"
+        )
+    return value

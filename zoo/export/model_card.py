@@ -31,8 +31,13 @@ def model_card(
     decoding: dict | None = None,
     tokenizer: dict | None = None,
     signatures: dict | None = None,
+    serving_default: dict | None = None,
 ) -> dict:
-    """The model card as a dict; `data` should carry the corpus's licence and attribution."""
+    """The model card as a dict; `data` should carry the corpus's licence and attribution.
+
+    `signatures` describes each named signature; `serving_default` says which of them the
+    default signature calls, with which inputs, and the settings it fixes
+    (`{"signature", "inputs", "defaults"}`)."""
     return {
         "family": family,
         "task": model.config.task,
@@ -46,6 +51,7 @@ def model_card(
         "decoding": decoding or {},
         "tokenizer": tokenizer or {},
         "signatures": signatures or {},
+        "serving_default": serving_default or {},
     }
 
 

@@ -38,7 +38,8 @@ class Task:
         raise NotImplementedError
 
     def endpoints(self, model, text_graph, **options) -> list[Endpoint]:
-        """The export's signatures (the first is also `serving_default`)."""
+        """The export's signatures; the first, with its `defaults` fixed, is also
+        `serving_default` (`zoo.export.archive.serving_default`)."""
         raise NotImplementedError
 
     def decoding_card(self, **options) -> dict:

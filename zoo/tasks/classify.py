@@ -138,6 +138,10 @@ def evaluate(model, tokenizer, data, *, max_length: int = 64) -> dict:
     }
 
 
+# The warm-up request's text (`zoo.export.warmup`).
+WARMUP_TEXT = "A quiet film, but I liked it more than I expected."
+
+
 class ClassifyTask(Task):
     name = "classify"
     model_task = "classify"
@@ -182,6 +186,7 @@ class ClassifyTask(Task):
         }
 
     def endpoints(self, model, text_graph, *, class_names=(), max_length=64, **options):
+        """`classify(text)`, also `serving_default` (it has no settings to fix)."""
         class_names = list(class_names)
         if len(class_names) != model.config.num_classes:
             raise ValueError(
@@ -212,6 +217,7 @@ class ClassifyTask(Task):
                 [tf.TensorSpec([None], tf.string, name="text")],
                 "text (B,) string -> label (B,) string, label_id (B,) int32, probabilities "
                 f"(B, {len(class_names)}) float32 over {class_names}",
+                example={"text": [WARMUP_TEXT]},
             )
         ]
 

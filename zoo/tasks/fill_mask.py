@@ -12,7 +12,8 @@
 - `FILL_MASK.compile`: AdamW with warm-up and cosine decay (the `generate` product's
   schedule), that loss, and top-1 / top-5 accuracy on the selected positions.
 - In process: `fill_mask_texts(model, tokenizer, texts, top_k)`; `evaluate(model, dataset)`.
-- Export: `fill_mask(text, top_k)` and `logits(token_ids)` signatures.
+- Export: `fill_mask(text, top_k)` and `logits(token_ids)` signatures; `serving_default(text)`
+  is `fill_mask` with the export's `top_k` (5 unless told).
 
 A `[MASK]` stands for one whole piece with its word-start mark, as in training (`▁cat`):
 the lone `▁` that SentencePiece writes before a `[MASK]` typed after a space (or at the
@@ -42,7 +43,7 @@ from keras import ops
 from zoo.data import SubwordTokenizer, default_bucket_boundaries, ids_to_ragged, pad_batch
 from zoo.data.buckets import bucket_batch_count
 from zoo.export.archive import Endpoint
-from zoo.export.input_checks import require
+from zoo.export.input_checks import check_default, require
 from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.generate import GENERATE
@@ -365,6 +366,11 @@ def fill_mask_texts(
 
 # --- The task ---------------------------------------------------------------------------
 
+# What `serving_default` answers by default (`fill_mask_texts`'s), and the warm-up request's
+# text (`zoo.export.warmup`).
+TOP_K = 5
+WARMUP_TEXT = f"The cat sat on the {MASK_TOKEN} by the door."
+
 
 class FillMaskTask(Task):
     """`mlm` models: a text with a `[MASK]` in, the likeliest tokens for it out."""
@@ -420,12 +426,16 @@ class FillMaskTask(Task):
             ),
         }
 
-    def endpoints(self, model, text_graph, *, max_length=DEFAULT_MAX_LENGTH):
+    def endpoints(self, model, text_graph, *, max_length=DEFAULT_MAX_LENGTH, top_k=None):
+        """`fill_mask(text, top_k)` and `logits(token_ids)`; `serving_default(text)` is
+        `fill_mask` with the export's `top_k` (default 5), which the model card records
+        (`serving_default.defaults`)."""
         if MASK_ID >= text_graph.card["vocabulary_size"]:
             raise ValueError(f"The tokenizer is too small to hold {MASK_TOKEN} at id {MASK_ID}.")
 
         space_id = int(text_graph.sentencepiece.string_to_id(WORD_START))
         space_id = -1 if space_id == UNK_ID else space_id
+        defaults = {"top_k": check_default("top_k", top_k, TOP_K, 1)}
 
         def fill_mask(text, top_k):
             top_k = require(
@@ -480,6 +490,8 @@ class FillMaskTask(Task):
                 f"cut to it; below 1: INVALID_ARGUMENT) -> at each text's first "
                 f"{MASK_TOKEN}: tokens string (B, K), token_ids int32 (B, K), probabilities "
                 "float32 (B, K), best first (no mask: '', -1, 0)",
+                defaults=defaults,
+                example={"text": [WARMUP_TEXT], **defaults},
             ),
             Endpoint(
                 "logits",
@@ -487,6 +499,7 @@ class FillMaskTask(Task):
                 [tf.TensorSpec([None, None], tf.int32, name="token_ids")],
                 f"token_ids int32 (B, T) ([start] first, {MASK_TOKEN} = {MASK_ID}, 0 = padding) "
                 "-> logits float32 (B, T, V)",
+                example={"token_ids": [[START_ID, MASK_ID]]},
             ),
         ]
 

@@ -4,7 +4,8 @@
   AdamW with warm-up and cosine decay (nanoGPT's recipe) — `GENERATE.compile`.
 - In process: `generate_texts(model, tokenizer, prompts, max_new_tokens, temperature,
   top_k, top_p, seed)` — greedy when `temperature == 0`; `score_texts` for log-likelihoods.
-- Export: `generate`, `score` and `logits` signatures, text in and text out.
+- Export: `generate`, `score` and `logits` signatures, text in and text out;
+  `serving_default(prompt)` generates with the export's settings (`GenerateTask.endpoints`).
 
 Sampling here takes its settings as tensors (a signature's inputs) and draws each token
 with a stateless seed `(seed, step)`: the same prompt, settings and seed give the same text
@@ -21,6 +22,7 @@ fits (the number of tokens actually generated is in `token_ids`).
 
 from __future__ import annotations
 
+import math
 import numbers
 import weakref
 from collections.abc import Sequence
@@ -33,7 +35,13 @@ from keras import ops
 from zoo.decoding.protocol import check_special_ids, start_decoding
 from zoo.decoding.token_loop import decode_token_by_token
 from zoo.export.archive import Endpoint
-from zoo.export.input_checks import LIMIT_NOTE, check_limit, require, require_in_range
+from zoo.export.input_checks import (
+    LIMIT_NOTE,
+    check_default,
+    check_limit,
+    require,
+    require_in_range,
+)
 from zoo.special_ids import PAD_ID
 from zoo.tasks.base import Task, register_task
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTokenAccuracy
@@ -323,6 +331,44 @@ class SampleText(keras.callbacks.Callback):
 MAX_NEW_TOKENS_LIMIT = 4096
 
 
+# What `serving_default` generates from by default (`generate_texts`'s settings), and the
+# warm-up request's prompt (`zoo.export.warmup`).
+MAX_NEW_TOKENS = 200
+WARMUP_PROMPT = "Once upon a time, "
+INT32_RANGE = (-(2**31), 2**31 - 1)
+
+
+def serving_settings(max_new_tokens_limit, *, max_new_tokens=None, **sampling) -> dict:
+    """The export options that set `serving_default`'s settings, checked (a `ValueError`
+    names a bad one) and as the `generate` signature takes them: `max_new_tokens` (None:
+    `MAX_NEW_TOKENS`, cut to the limit), `temperature`, `top_k`, `top_p`, `seed`,
+    `no_repeat_ngram_size`."""
+    temperature, top_k, top_p = sampling["temperature"], sampling["top_k"], sampling["top_p"]
+    check_sampling(temperature, top_k, top_p)
+    if not math.isfinite(temperature):
+        raise ValueError(f"`temperature` must be finite; received {temperature!r}.")
+    for name in ("top_k", "seed"):
+        value = sampling[name]
+        if value is not None and not (
+            isinstance(value, numbers.Integral)
+            and not isinstance(value, bool)
+            and INT32_RANGE[0] <= value <= INT32_RANGE[1]
+        ):
+            raise ValueError(f"`{name}` must be an int32; received {value!r}.")
+    return {
+        "max_new_tokens": check_default(
+            "max_new_tokens", max_new_tokens, MAX_NEW_TOKENS, 0, max_new_tokens_limit
+        ),
+        "temperature": float(temperature),
+        "top_k": int(top_k or 0),
+        "top_p": 1.0 if top_p is None else float(top_p),
+        "seed": int(sampling["seed"]),
+        "no_repeat_ngram_size": check_default(
+            "no_repeat_ngram_size", sampling["no_repeat_ngram_size"], 0, 0
+        ),
+    }
+
+
 class GenerateTask(Task):
     """`lm` models: a prompt in, its continuation out."""
 
@@ -401,15 +447,34 @@ class GenerateTask(Task):
         context_length=None,
         position_limit=None,
         max_new_tokens_limit=MAX_NEW_TOKENS_LIMIT,
+        max_new_tokens=None,
+        temperature=1.0,
+        top_k=0,
+        top_p=1.0,
+        seed=0,
+        no_repeat_ngram_size=0,
     ):
         """`generate(prompt, max_new_tokens, temperature, top_k, top_p, seed,
-        no_repeat_ngram_size)` (also `serving_default`), `score(text)` and `logits`.
+        no_repeat_ngram_size)`, `score(text)` and `logits`; `serving_default(prompt)` is
+        `generate` with the export's settings, which the model card records
+        (`serving_default.defaults`): by default `generate_texts`'s (200 new tokens, or the
+        limit where it is lower; temperature 1, no top-k or top-p, seed 0, no blocked
+        repeats: the same prompt gets the same continuation).
 
         A request's settings out of range (`max_new_tokens` outside `[0,
         max_new_tokens_limit]`, a `temperature` that is negative or not finite, `top_p`
         outside `(0, 1]`, a negative `no_repeat_ngram_size`) are refused with a message
-        naming the input."""
+        naming the input; so are export settings out of range, with a `ValueError`."""
         check_limit("max_new_tokens_limit", max_new_tokens_limit)
+        defaults = serving_settings(
+            max_new_tokens_limit,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            no_repeat_ngram_size=no_repeat_ngram_size,
+        )
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
         big = 1 << 30
 
@@ -481,6 +546,8 @@ class GenerateTask(Task):
         def logits(token_ids):
             return {"logits": model(token_ids, training=False)}
 
+        # A few ids: a model with learned positions reads no more than it has.
+        warmup_ids = text_graph.tokenize(tf.constant([WARMUP_PROMPT]))[0][:7].numpy().tolist()
         return [
             Endpoint(
                 "generate",
@@ -505,6 +572,8 @@ class GenerateTask(Task):
                     if position_limit is not None
                     else "; N = max_new_tokens"
                 ),
+                defaults=defaults,
+                example={"prompt": [WARMUP_PROMPT], **defaults},
             ),
             Endpoint(
                 "score",
@@ -512,12 +581,14 @@ class GenerateTask(Task):
                 [tf.TensorSpec([None], tf.string, name="text")],
                 "text string (B,) -> log_likelihood float32 (B,) (natural log, summed over "
                 "tokens), num_tokens int32 (B,)",
+                example={"text": [WARMUP_PROMPT]},
             ),
             Endpoint(
                 "logits",
                 logits,
                 [tf.TensorSpec([None, None], tf.int32, name="token_ids")],
                 "token_ids int32 (B, T), 0 = padding -> logits float32 (B, T, V)",
+                example={"token_ids": [[start_id, *warmup_ids]]},
             ),
         ]
 

@@ -2,7 +2,8 @@
 
 Everything a translation recipe needs beyond flags: the tokenizer rule, the bucketed
 `tf.data` pipelines, the paper's compile settings, in-process translation of text with beam
-search, the held-out score and the SavedModel signatures (`translate`, `logits`).
+search, the held-out score and the SavedModel signatures (`translate`, `logits`, and
+`serving_default`: text alone, decoded with the export's defaults).
 """
 
 from __future__ import annotations
@@ -192,6 +193,12 @@ def evaluate(model, tokenizer, sources, references, **decoding) -> dict:
 # batch x beam_width x max_length, and a request must not be able to take a server down.
 BEAM_WIDTH_LIMIT = 16
 MAX_LENGTH_LIMIT = 512
+# What `serving_default` sends by default (export options `beam_width`, `max_length`):
+# `translate_batch`'s and the recipe's settings.
+BEAM_WIDTH = 4
+MAX_LENGTH = 64
+# The warm-up request's text (`zoo.export.warmup`): a sentence of ten words, as users send.
+WARMUP_TEXT = "I think we should leave before it starts to rain."
 
 
 class TranslateTask(Task):
@@ -242,10 +249,14 @@ class TranslateTask(Task):
         no_repeat_ngram_size=0,
         beam_width_limit=BEAM_WIDTH_LIMIT,
         max_length_limit=MAX_LENGTH_LIMIT,
+        beam_width=None,
+        max_length=None,
     ):
-        """`translate(text, beam_width, max_length)` (also `serving_default`; repeats blocked
-        as the export was told, `no_repeat_ngram_size`), `translate_with_options(...,
-        no_repeat_ngram_size)` and `logits`.
+        """`translate(text, beam_width, max_length)` (repeats blocked as the export was told,
+        `no_repeat_ngram_size`), `translate_with_options(..., no_repeat_ngram_size)` and
+        `logits`; `serving_default(text)` is `translate` with the export's `beam_width`
+        (default 4) and `max_length` (default 64, or the limit where it is lower), which the
+        model card records (`serving_default.defaults`): a client need not know them.
 
         A request's `beam_width` must be in `[1, beam_width_limit]` and its `max_length` in
         `[1, max_length_limit]` (and within a model's learned positions), else it is refused
@@ -253,13 +264,22 @@ class TranslateTask(Task):
         with both, and an untrained or unlucky model may never emit the end token."""
         import tensorflow as tf
 
-        from zoo.export.input_checks import LIMIT_NOTE, check_limit, require_in_range
+        from zoo.export.input_checks import (
+            LIMIT_NOTE,
+            check_default,
+            check_limit,
+            require_in_range,
+        )
 
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
         check_limit("beam_width_limit", beam_width_limit)
         check_limit("max_length_limit", max_length_limit)
         if getattr(model.config, "position_encoding", None) == "learned":
             max_length_limit = min(max_length_limit, model.config.max_sequence_length)
+        defaults = {
+            "beam_width": check_default("beam_width", beam_width, BEAM_WIDTH, 1, beam_width_limit),
+            "max_length": check_default("max_length", max_length, MAX_LENGTH, 1, max_length_limit),
+        }
 
         def translate_with_options(text, beam_width, max_length, no_repeat_ngram_size):
             beam_width = require_in_range(
@@ -311,6 +331,9 @@ class TranslateTask(Task):
             tf.TensorSpec([], tf.int32, name="beam_width"),
             tf.TensorSpec([], tf.int32, name="max_length"),
         ]
+        # A few ids: a model with learned positions reads no more than it has.
+        warmup_ids = text_graph.tokenize(tf.constant([WARMUP_TEXT]))[0][:8].numpy().tolist()
+        example = {"text": [WARMUP_TEXT], **defaults}
         return [
             Endpoint(
                 "translate",
@@ -320,6 +343,8 @@ class TranslateTask(Task):
                 f"int32 in [1, {max_length_limit}] (outside: INVALID_ARGUMENT naming the input) "
                 "-> translation string (B,), token_ids int32 (B, L = max_length), score "
                 f"float32 (B,); a text is read as its first {max_source_length} tokens",
+                defaults=defaults,
+                example=example,
             ),
             Endpoint(
                 "translate_with_options",
@@ -327,6 +352,7 @@ class TranslateTask(Task):
                 [*text_inputs, tf.TensorSpec([], tf.int32, name="no_repeat_ngram_size")],
                 "as translate, and no_repeat_ngram_size int32 >= 0: no n-gram of this size "
                 "twice in a translation (0 = off)",
+                example={**example, "no_repeat_ngram_size": 0},
             ),
             Endpoint(
                 "logits",
@@ -336,6 +362,10 @@ class TranslateTask(Task):
                     tf.TensorSpec([None, None], tf.int32, name="decoder_token_ids"),
                 ],
                 "encoder_token_ids, decoder_token_ids int32 -> logits float32 (B, T, V)",
+                example={
+                    "encoder_token_ids": [warmup_ids],
+                    "decoder_token_ids": [[start_id, *warmup_ids[:3]]],
+                },
             ),
         ]
 
