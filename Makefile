@@ -70,8 +70,13 @@ demo: $(STAMP)
 tour: $(STAMP)
 	$(BIN)/python -m recipes.tour
 
+# Every benchmark (zoo against keras-nlp, plain Keras and the matmul peak; benchmarks/run_all.py),
+# then BENCHMARKS.md and docs/results/*.json: about 15 minutes on 2 idle cores.
+# `make bench BENCH_FLAGS=--quick`: CI-sized, into build/bench_quick/.
+# `make bench BENCH_FLAGS="--only sequential_vs_parallel"`: what `make bench` ran before.
+BENCH_FLAGS ?=
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.sequential_vs_parallel
+	$(BIN)/python -m benchmarks.run_all $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

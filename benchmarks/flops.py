@@ -141,8 +141,9 @@ class MatmulPeak:
     def _product(self):
         product = keras.ops.matmul(self.a, self.b)
         # Reading one element waits for the product on every backend (JAX dispatches
-        # asynchronously) without copying the whole result.
-        keras.ops.convert_to_numpy(product[0, 0])
+        # asynchronously) without copying the whole result; as float32, because NumPy
+        # cannot take a bfloat16 scalar from TensorFlow.
+        keras.ops.convert_to_numpy(keras.ops.cast(product[0, 0], "float32"))
 
     def sample(self) -> float:
         start = time.perf_counter()

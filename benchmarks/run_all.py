@@ -329,6 +329,7 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", help="run these benchmarks only")
     parser.add_argument("--skip", nargs="+", default=[], help="do not run these")
     parser.add_argument("--decode-run-dir", type=Path, default=Path("runs/translate"))
+    parser.add_argument("--serving-model", type=Path, default=Path("saved_models/translate_en_fr"))
     parser.add_argument("--conditions", default="", help="what else ran, for the report")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per benchmark")
     args = parser.parse_args(argv)
@@ -353,16 +354,25 @@ def main(argv=None):
     for benchmark in BENCHMARKS:
         if (args.only and benchmark.name not in args.only) or benchmark.name in args.skip:
             continue
-        arguments = list(benchmark.quick if args.quick else benchmark.full)
         if args.quick and benchmark.quick is None:
             records[benchmark.name] = {"status": "not part of --quick"}
             continue
+        arguments = list(benchmark.quick if args.quick else benchmark.full)
         if (
             benchmark.name == "serving_speed"
             and not (ROOT / "benchmarks/serving_speed.py").exists()
         ):
             records[benchmark.name] = {"status": "skipped: benchmarks/serving_speed.py not present"}
             continue
+        if benchmark.name == "serving_speed" and not args.quick:
+            versions = [p for p in (ROOT / args.serving_model).glob("*") if p.name.isdigit()]
+            if not versions:
+                records[benchmark.name] = {
+                    "status": f"skipped: no exported translation model in {args.serving_model} "
+                    "(`make demo` or `python -m recipes.translate`, then `--serving-model`)"
+                }
+                continue
+            arguments += ["--model", str(args.serving_model)]
         if benchmark.name == "decode_speed":
             extra, why = decode_arguments(ROOT / args.decode_run_dir)
             if extra is None:

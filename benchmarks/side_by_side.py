@@ -41,12 +41,12 @@ def time_interleaved(
             not counted; the last one's times set the calls per sample.
         min_sample_seconds: calls per sample are chosen so the fastest contender's sample
             lasts about this long (at least one call).
-        probes: name -> a measurement taken once per round between the contenders (e.g. the
-            matmul peak), so it sees the same load.
+        probes: name -> a measurement taken after each contender's sample (e.g. the matmul
+            peak), so it sees the same load as they do.
 
     Returns:
         `{"calls_per_sample", "seconds": {name: [per-call seconds per round]},
-        "median_seconds": {name: ...}, "probes": {name: [value per round]}}`.
+        "median_seconds": {name: ...}, "probes": {name: [value per contender sample]}}`.
     """
     if repeats < 1:
         raise ValueError(f"`repeats` must be at least 1, received {repeats}.")
@@ -64,8 +64,8 @@ def time_interleaved(
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
             seconds[name].append(seconds_per_call(contenders[name], calls))
-        for name, probe in probes.items():
-            probe_values[name].append(probe())
+            for probe_name, probe in probes.items():
+                probe_values[probe_name].append(probe())
     return {
         "calls_per_sample": calls,
         "seconds": seconds,

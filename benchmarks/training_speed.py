@@ -237,20 +237,25 @@ QUICK = dict(
     groups=["tiny:seq2seq", "tiny:lm"],
     lengths=[16],
     precisions=["float32"],
-    tokens_per_step={"tiny": 256},
+    tokens_per_step=256,
     repeats=2,
     warmup=1,
     peak_size=256,
 )
 FULL = dict(
-    groups=["small:seq2seq", "small:lm", "base:seq2seq", "base:lm"],
+    groups=["small:seq2seq", "small:lm", "base:seq2seq"],
     lengths=[32, 128],
     precisions=list(POLICIES),
     tokens_per_step={"small": 2048, "base": 1024},
-    repeats=5,
+    repeats={"small": 5, "base": 3},
     warmup=1,
     peak_size=2048,
 )
+
+
+def per_preset(value, preset: str):
+    """A setting given for every preset (an int) or per preset (a dict)."""
+    return value if isinstance(value, int) else value.get(preset, next(iter(value.values())))
 
 
 def parse_group(group: str) -> tuple[str, str]:
@@ -269,8 +274,6 @@ def run(output_dir="docs/results", norm_first=True, dropout=0.0, seed=0, **setti
     lengths = settings["lengths"]
     for group in settings["groups"]:
         preset, task = parse_group(group)
-        tokens = settings["tokens_per_step"]
-        tokens = tokens if isinstance(tokens, int) else tokens.get(preset, 2048)
         config = transformer_config(preset, task, max(lengths), norm_first, dropout)
         for policy in settings["precisions"]:
             rows += measure_group(
@@ -278,8 +281,8 @@ def run(output_dir="docs/results", norm_first=True, dropout=0.0, seed=0, **setti
                 config,
                 policy,
                 lengths,
-                tokens,
-                settings["repeats"],
+                per_preset(settings["tokens_per_step"], preset),
+                per_preset(settings["repeats"], preset),
                 settings["warmup"],
                 settings["peak_size"],
                 seed,

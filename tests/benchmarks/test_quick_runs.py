@@ -51,9 +51,10 @@ def test_recurrent_speed_quick(tmp_path):
 
 @pytest.mark.slow
 def test_run_all_quick_writes_the_report(tmp_path):
-    # training_speed and recurrent_speed --quick are tested above; the others run here.
+    # training_speed and recurrent_speed --quick are tested above, serving_speed in
+    # tests/export (its quick run exports a model: minutes); the others run here.
     code = run_all.main(
-        ["--quick", "--skip", "training_speed", "recurrent_speed",
+        ["--quick", "--skip", "training_speed", "recurrent_speed", "serving_speed",
          "--output-dir", str(tmp_path), "--report", str(tmp_path / "BENCHMARKS.md")]
     )  # fmt: skip
     assert code == 0
