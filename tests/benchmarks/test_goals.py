@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from benchmarks import recurrent_speed, run_all, training_speed
 
 
@@ -70,3 +72,20 @@ def test_report_goals_come_from_the_benchmark_that_states_them():
     assert "README" in goals["translation_bleu"]["figure"]
     table = run_all.goals_table(list(goals.values()))
     assert "| **met** |" in table and "| — |" in table
+
+
+def test_report_only_reads_the_json_already_there(tmp_path):
+    stated = {"key": "recurrent_vs_keras", "goal": "...", "figure": "zoo / keras 1.02", "met": True}
+    document = {"goals": [stated], "table": "| family |\n|---|\n| lstm |"}
+    (tmp_path / "recurrent_speed.json").write_text(json.dumps(document))
+    report_path = tmp_path / "BENCHMARKS.md"
+    code = run_all.main(
+        ["--report-only", "--output-dir", str(tmp_path), "--report", str(report_path)]
+    )
+    assert code == 0
+    report = report_path.read_text()
+    assert (
+        "| Recurrent families no slower than plain Keras | zoo / keras 1.02 | **met** |" in report
+    )
+    assert "| lstm |" in report and "(an earlier run)" in report
+    assert "Not run (no training_speed.json" in report
