@@ -468,3 +468,31 @@ def test_serving_speed_quick_run_on_the_tiny_export(exports, tmp_path):
     assert report["conditions"]["max_length"] == LIMITS["translate"]["max_length_limit"]
     table = (tmp_path / "out" / "serving_speed.md").read_text()
     assert "| first call after warm-up |" in table and "sentences/s" in table
+
+
+def test_the_benchmark_picks_ten_word_sentences_and_judges_only_full_runs():
+    from benchmarks.serving_speed import goals, near_ten_words, percentile
+
+    ten, eleven, three = " ".join(["w"] * 10), " ".join(["v"] * 11), "a b c"
+    assert near_ten_words([three, eleven, ten, ten]) == [eleven, ten]  # within a word of ten
+    assert near_ten_words([three, "a b c d"]) == ["a b c d"]  # else the nearest
+    assert percentile([4.0, 1.0, 3.0, 2.0], 0.5) == 2.5  # numpy's linear interpolation
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.99) == pytest.approx(4.96)
+    report = {
+        "conditions": {"quick": False, "beam_width": 4},
+        "latency_ms": {"p50": 99.0},
+        "throughput": {
+            "32": {"sentences_per_second": 300.0},
+            "64": {"sentences_per_second": 249.0},
+        },
+    }
+    assert [goal["met"] for goal in goals(report)] == [True, False]
+    report["conditions"]["quick"] = True
+    assert [goal["met"] for goal in goals(report)] == [None, None]
+    report["conditions"]["quick"] = False
+    del report["throughput"]["64"]
+    assert goals(report)[1] == {
+        "key": "serving_throughput",
+        "figure": "batch 64 not measured in this run",
+        "met": None,
+    }
