@@ -37,6 +37,7 @@ from pathlib import Path
 
 import keras
 
+from benchmarks import recurrent_speed, training_speed
 from zoo.analysis.machine import describe_machine, machine_line
 from zoo.training.runtime import has_native_bfloat16
 
@@ -152,6 +153,10 @@ def decode_arguments(run_dir: Path) -> tuple[list[str] | None, str]:
     return arguments, ""
 
 
+def summary_date() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def run_benchmark(benchmark: Benchmark, arguments: list[str], output_dir: Path, timeout: float):
     """Run one benchmark in a child process; returns its record (status, seconds, log)."""
     log_path = ROOT / "build" / "bench_logs" / f"{benchmark.name}.log"  # git ignores build/
@@ -188,8 +193,11 @@ def run_benchmark(benchmark: Benchmark, arguments: list[str], output_dir: Path, 
     return {**record, "status": "ok", "documents": documents}
 
 
-def earlier_results(benchmark: Benchmark, output_dir: Path) -> dict:
-    """The record of a benchmark from the JSON an earlier run left in `output_dir`."""
+def earlier_results(benchmark: Benchmark, output_dir: Path, previous: dict | None) -> dict:
+    """The record of a benchmark from the JSON an earlier run left in `output_dir`, with
+    that run's command and time when its summary (`previous`) has them."""
+    if previous and previous.get("status") != "ok":
+        return previous
     backend = keras.backend.backend()
     documents = {}
     for name in benchmark.outputs:
@@ -198,6 +206,8 @@ def earlier_results(benchmark: Benchmark, output_dir: Path) -> dict:
             documents[path.name] = json.loads(path.read_text())
     if not documents:
         return {"status": f"not run (no {', '.join(benchmark.outputs)} in {output_dir})"}
+    if previous:
+        return {**previous, "documents": documents}
     command = " ".join(["python -m benchmarks." + benchmark.name, *benchmark.full])
     return {"status": "ok", "command": f"{command} (an earlier run)", "documents": documents}
 
@@ -284,16 +294,19 @@ def section(name: str, record: dict) -> str:
         parts += [
             f"Settings: {json.dumps(settings)}.",
             "Weights (they must be equal: the same architecture three ways):",
-            document["weights_table"],
+            training_speed.weights_table(document["rows"]),
             "Target tokens/s (median of the rounds; contenders interleaved), the ratio zoo / "
             "peer (> 1: zoo is faster), and the FLOP/s a step achieves against a large matmul "
-            "of the same dtype measured between the contenders in the same rounds:",
-            document["table"],
+            "of the same dtype measured between the contenders in the same rounds; "
+            "(per round): the range of the ratio over the rounds, the noise to read it by:",
+            training_speed.table(document["rows"]),
         ]
     elif name == "precision_speed":
         parts.append(precision_table(document))
     elif name == "decode_speed":
         parts.append(decode_table(document))
+    elif name == "recurrent_speed" and "rows" in document:
+        parts.append(recurrent_speed.table(document["rows"]))
     elif "table" in document:
         parts.append(document["table"])
     else:
@@ -307,6 +320,8 @@ def report(summary: dict, records: dict) -> str:
     took = f" in {summary['seconds'] / 60:.1f} minutes"
     if summary.get("report_only"):
         took = ", from the JSON of the runs named in each section"
+    if summary.get("rendered_again"):
+        took += f" (tables rendered again from its JSON on {summary['rendered_again']})"
     lines = [
         "# Benchmarks",
         "",
@@ -371,12 +386,17 @@ def main(argv=None):
             parser.error(f"unknown benchmark {name!r}; known: {', '.join(sorted(known))}")
 
     start, load_before = time.perf_counter(), os.getloadavg()[0]
+    previous = {}  # --report-only: the summary of the run that wrote the JSON, if any
+    if args.report_only and (output_dir / summary_name).exists():
+        previous = json.loads((output_dir / summary_name).read_text())
     records = {}
     for benchmark in BENCHMARKS:
         if (args.only and benchmark.name not in args.only) or benchmark.name in args.skip:
             continue
         if args.report_only:
-            records[benchmark.name] = earlier_results(benchmark, output_dir)
+            records[benchmark.name] = earlier_results(
+                benchmark, output_dir, previous.get("benchmarks", {}).get(benchmark.name)
+            )
             continue
         if args.quick and benchmark.quick is None:
             records[benchmark.name] = {"status": "not part of --quick"}
@@ -408,7 +428,7 @@ def main(argv=None):
     command = "python -m benchmarks.run_all" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
     summary = {
         "command": command.strip(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": summary_date(),
         "quick": args.quick,
         "report_only": args.report_only,
         "seconds": round(time.perf_counter() - start, 1),
@@ -423,6 +443,11 @@ def main(argv=None):
             for name, record in records.items()
         },
     }
+    if previous:  # the report stays that run's: its command, time, load and conditions
+        kept = ("command", "date", "quick", "seconds", "machine", "native_bfloat16")
+        kept += ("load_before", "load_after", "conditions")
+        summary.update({key: previous[key] for key in kept if key in previous})
+        summary["report_only"], summary["rendered_again"] = False, summary_date()
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / summary_name).write_text(json.dumps(summary, indent=1) + "\n")
     report_path.parent.mkdir(parents=True, exist_ok=True)
