@@ -29,6 +29,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -425,7 +426,7 @@ def main(argv=None):
             arguments += extra
         records[benchmark.name] = run_benchmark(benchmark, arguments, output_dir, args.timeout)
 
-    command = "python -m benchmarks.run_all" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
+    command = shlex.join(["python", "-m", "benchmarks.run_all", *(argv or sys.argv[1:])])
     summary = {
         "command": command.strip(),
         "date": summary_date(),
