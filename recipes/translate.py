@@ -252,7 +252,8 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metri
         family=settings.model,
         out=settings.out,
         tokenizer=tokenizer,
-        options=options,
+        # serving_default (text alone) decodes with the run's beam width and length.
+        options=dict(options, **call),
         data=data_card,
         metrics=metrics,
         checks=[

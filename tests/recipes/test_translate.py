@@ -62,6 +62,8 @@ def test_a_recurrent_model_with_the_recipes_defaults_exports_and_reloads(tmp_pat
     assert result["export_agrees_with_model"]  # reloaded with TensorFlow alone
     card = json.loads((tmp_path / "saved" / "1" / "assets" / "zoo.json").read_text())
     assert card["config"]["embedding_stddev"] == translate.RECIPE_MODEL["gru"]["embedding_stddev"]
+    # serving_default (text alone) decodes as the run was told, not at the library's 4 / 64.
+    assert card["serving_default"]["defaults"] == {"beam_width": 2, "max_length": 16}
 
 
 def test_recipe_trains_evaluates_exports_and_reloads(tmp_path):

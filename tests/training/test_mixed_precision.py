@@ -106,9 +106,10 @@ def test_every_precision_learns_the_text(trained):
         first, last = run["loss"][0], run["loss"][-1]
         # From about ln(260) = 5.6 nats per character to a text known by heart but for the
         # first characters of each window (measured: 0.120 float32, 0.111 bfloat16, 0.112
-        # float16 nats per character after 6 epochs).
+        # float16 nats per character after 6 epochs on an AVX2 host; 0.097 float32 and 0.113
+        # float16 on an AVX-512 BF16 one, whose kernels round differently: hence 25 %).
         assert first > 1.0 and last < 0.2, (precision, run["loss"])
-        assert abs(last - float32_loss) < 0.15 * float32_loss, (precision, run["loss"])
+        assert abs(last - float32_loss) < 0.25 * float32_loss, (precision, run["loss"])
         assert all(w.dtype == "float32" for w in run["model"].weights), precision
         assert run["model"].dtype_policy.name == PRECISIONS[precision]
     # float16 trains through Keras's loss scaling; the others need none.
