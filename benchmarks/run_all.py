@@ -364,6 +364,11 @@ def main(argv=None):
     parser.add_argument("--skip", nargs="+", default=[], help="do not run these")
     parser.add_argument("--decode-run-dir", type=Path, default=Path("runs/translate"))
     parser.add_argument("--serving-model", type=Path, default=Path("saved_models/translate_en_fr"))
+    parser.add_argument(
+        "--serving-data",
+        help="the pairs the served model trained on, for its held-out sentences "
+        "(e.g. ../shared/data/fra-eng/fra.txt; default: the embedded corpus)",
+    )
     parser.add_argument("--conditions", default="", help="what else ran, for the report")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per benchmark")
     parser.add_argument(
@@ -418,6 +423,8 @@ def main(argv=None):
                 }
                 continue
             arguments += ["--model", str(args.serving_model)]
+            if args.serving_data:
+                arguments += ["--data", args.serving_data]
         if benchmark.name == "decode_speed":
             extra, why = decode_arguments(ROOT / args.decode_run_dir)
             if extra is None:
