@@ -78,14 +78,14 @@ def serving_default(endpoint: Endpoint, function: Callable | None = None) -> End
             f"Defaults {unknown} are not inputs of {endpoint.name!r} (its inputs: "
             f"{', '.join(specs)})."
         )
-    kept = [spec for spec in endpoint.input_signature if spec.name not in endpoint.defaults]
     if not endpoint.defaults:
         return dataclasses.replace(endpoint, name=SERVING_DEFAULT)
-
+    kept = [spec for spec in endpoint.input_signature if spec.name not in endpoint.defaults]
+    kept_names = [spec.name for spec in kept]
     call = function or endpoint.function
 
     def with_defaults(*inputs):
-        given = dict(zip([spec.name for spec in kept], inputs))
+        given = dict(zip(kept_names, inputs))
         for name, value in endpoint.defaults.items():
             given[name] = tf.constant(value, specs[name].dtype)
         return call(*[given[spec.name] for spec in endpoint.input_signature])
@@ -93,12 +93,12 @@ def serving_default(endpoint: Endpoint, function: Callable | None = None) -> End
     settings = ", ".join(f"{name}={value!r}" for name, value in endpoint.defaults.items())
     example = endpoint.example
     if example is not None:
-        example = {name: value for name, value in example.items() if name in {s.name for s in kept}}
+        example = {name: value for name, value in example.items() if name in kept_names}
     return Endpoint(
         SERVING_DEFAULT,
         with_defaults,
         kept,
-        f"{endpoint.name} with {settings}: {', '.join(s.name for s in kept)} -> as {endpoint.name}",
+        f"{endpoint.name} with {settings}: {', '.join(kept_names)} -> as {endpoint.name}",
         example=example,
     )
 

@@ -313,12 +313,16 @@ def encode_for_fill(tokenizer, texts: Sequence[str], max_length: int) -> np.ndar
     return pad_batch(rows)
 
 
+# `fill_mask_texts`'s default, and so what `serving_default` answers by default.
+TOP_K = 5
+
+
 def fill_mask_texts(
     model,
     tokenizer,
     texts: Sequence[str],
     *,
-    top_k: int = 5,
+    top_k: int = TOP_K,
     max_length: int = DEFAULT_MAX_LENGTH,
 ) -> list[list[dict]]:
     """For each text, the `top_k` likeliest fillers of its first `[MASK]`, best first:
@@ -366,9 +370,7 @@ def fill_mask_texts(
 
 # --- The task ---------------------------------------------------------------------------
 
-# What `serving_default` answers by default (`fill_mask_texts`'s), and the warm-up request's
-# text (`zoo.export.warmup`).
-TOP_K = 5
+# The warm-up request's text (`zoo.export.warmup`).
 WARMUP_TEXT = f"The cat sat on the {MASK_TOKEN} by the door."
 
 

@@ -218,12 +218,16 @@ def encode_prompts(tokenizer, prompts, max_new_tokens, *, context_length=None, l
     return ids, max_new_tokens
 
 
+# `generate_texts`'s default, and so what `serving_default` generates by default.
+MAX_NEW_TOKENS = 200
+
+
 def generate_texts(
     model,
     tokenizer,
     prompts: Sequence[str],
     *,
-    max_new_tokens: int = 200,
+    max_new_tokens: int = MAX_NEW_TOKENS,
     temperature: float = 1.0,
     top_k: int | None = None,
     top_p: float | None = None,
@@ -331,9 +335,7 @@ class SampleText(keras.callbacks.Callback):
 MAX_NEW_TOKENS_LIMIT = 4096
 
 
-# What `serving_default` generates from by default (`generate_texts`'s settings), and the
-# warm-up request's prompt (`zoo.export.warmup`).
-MAX_NEW_TOKENS = 200
+# The warm-up request's prompt (`zoo.export.warmup`).
 WARMUP_PROMPT = "Once upon a time, "
 INT32_RANGE = (-(2**31), 2**31 - 1)
 

@@ -123,14 +123,20 @@ def source_ids(tokenizer, texts: Sequence[str], max_source_length: int = 128) ->
     return pad_batch(rows, max_source_length)
 
 
+# `translate_batch`'s defaults, and so what `serving_default` sends by default (export
+# options `beam_width`, `max_length`).
+BEAM_WIDTH = 4
+MAX_LENGTH = 64
+
+
 def translate_batch(
     model,
     tokenizer,
     texts: Sequence[str],
     *,
-    beam_width: int = 4,
+    beam_width: int = BEAM_WIDTH,
     length_penalty: float = 0.6,
-    max_length: int = 64,
+    max_length: int = MAX_LENGTH,
     max_source_length: int = 128,
     no_repeat_ngram_size: int = 0,
     bucket_widths: bool = False,
@@ -193,10 +199,6 @@ def evaluate(model, tokenizer, sources, references, **decoding) -> dict:
 # batch x beam_width x max_length, and a request must not be able to take a server down.
 BEAM_WIDTH_LIMIT = 16
 MAX_LENGTH_LIMIT = 512
-# What `serving_default` sends by default (export options `beam_width`, `max_length`):
-# `translate_batch`'s and the recipe's settings.
-BEAM_WIDTH = 4
-MAX_LENGTH = 64
 # The warm-up request's text (`zoo.export.warmup`): a sentence of ten words, as users send.
 WARMUP_TEXT = "I think we should leave before it starts to rain."
 
