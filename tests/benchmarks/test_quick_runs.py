@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from benchmarks import recurrent_speed, run_all, training_speed
+from benchmarks import cached_decoding, recurrent_speed, run_all, training_speed
 
 
 def finite_positive(value) -> bool:
@@ -61,8 +61,29 @@ def test_run_all_quick_writes_the_report(tmp_path):
     summary = json.loads((tmp_path / "benchmarks_partial.json").read_text())
     statuses = {name: record["status"] for name, record in summary["benchmarks"].items()}
     assert statuses["precision_speed"] == statuses["sequential_vs_parallel"] == "ok"
+    assert statuses["cached_decoding"] == "ok"
     assert statuses["decode_speed"] == "not part of --quick"
     json.loads((tmp_path / "precision_speed.json").read_text())
+    cached = json.loads((tmp_path / "cached_decoding.json").read_text())
+    assert [row["new_tokens"] for row in cached["rows"]] == [8, 16]
     report = (tmp_path / "BENCHMARKS.md").read_text()
     assert "## Issue 11's goals" in report and "float32 against mixed_bfloat16" in report
     assert len(summary["goals"]) == len(run_all.ISSUE_GOALS)
+
+
+def test_cached_decoding_equals_recompute_and_states_the_goal(tmp_path):
+    # The two greedy loops must emit the same tokens: cached decoding equals the full
+    # forward pass (float32, an untrained tiny model).
+    document = cached_decoding.run(
+        preset="tiny", vocab_size=64, new_tokens=(6, 128), batch_size=2, prompt_length=3,
+        repeats=1, beam=True, output_dir=str(tmp_path),
+    )  # fmt: skip
+    for row in document["rows"]:
+        assert row["same_tokens"], row
+        assert set(row["tokens_per_second"]) == {"cached", "recompute", "beam 4"}
+        assert row["cached_over_recompute"] == pytest.approx(
+            row["seconds"]["recompute"] / row["seconds"]["cached"]
+        )
+    (goal,) = document["goals"]  # stated from the 128-token row
+    assert goal["key"] == "cached_decoding_vs_recompute"
+    assert goal["met"] == (document["rows"][1]["cached_over_recompute"] >= 5.0)

@@ -81,6 +81,50 @@ def test_equals_keras_losses_on_the_real_tokens():
     np.testing.assert_allclose(float(actual), float(expected), rtol=1e-5)
 
 
+def _gradient(loss_of_logits, logits):
+    """d loss / d logits on the backend under test."""
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        variable = tf.constant(logits)
+        with tf.GradientTape() as tape:
+            tape.watch(variable)
+            value = loss_of_logits(variable)
+        return np.asarray(tape.gradient(value, variable))
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(lambda x: loss_of_logits(x))(logits))
+    pytest.skip(f"no gradient helper for {backend}")
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1, 0.3])
+def test_gradient_equals_keras_losses_on_the_real_tokens(label_smoothing):
+    # The loss writes its gradient out (softmax - smoothed one-hot); Keras's loss is
+    # differentiated by autodiff. Padding gets no gradient.
+    rng = np.random.default_rng(2)
+    y_true = rng.integers(1, 9, size=(2, 4))
+    y_true[1, 2:] = 0
+    logits = rng.normal(scale=3.0, size=(2, 4, 9)).astype("float32")
+    real = y_true != 0
+    keras_loss = keras.losses.CategoricalCrossentropy(
+        from_logits=True, label_smoothing=label_smoothing
+    )
+    expected = _gradient(
+        lambda z: keras_loss(np.eye(9, dtype="float32")[y_true[real]], z[real]), logits
+    )
+    zoo_loss = MaskedSparseCategoricalCrossentropy(label_smoothing=label_smoothing)
+    actual = _gradient(lambda z: zoo_loss(y_true, z), logits)
+    np.testing.assert_allclose(actual, expected, atol=1e-6)
+    assert np.all(actual[~real] == 0.0)
+    # By hand at one real position: softmax minus the smoothed target, over the 6 real tokens.
+    probabilities = np.exp(logits[0, 0]) / np.exp(logits[0, 0]).sum()
+    target = np.full(9, label_smoothing / 9)
+    target[y_true[0, 0]] += 1.0 - label_smoothing
+    np.testing.assert_allclose(actual[0, 0], (probabilities - target) / 6, atol=1e-6)
+
+
 def test_sample_weight_per_sequence_and_per_token():
     loss = MaskedSparseCategoricalCrossentropy()
     y_true = np.concatenate([Y_TRUE, np.array([[2, 0, 0]])])  # second row: one token, ln4-ish
