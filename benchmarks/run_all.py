@@ -100,6 +100,13 @@ BENCHMARKS = [
         ("training_speed.json",),
     ),
     Benchmark(
+        "profile_step",
+        "Where a training step's time goes: zoo and keras-nlp under the TensorFlow profiler",
+        (),
+        None,
+        ("profile_step.json",),
+    ),
+    Benchmark(
         "recurrent_speed",
         "Recurrent families: zoo against plain Keras stacks",
         (),
