@@ -7,7 +7,9 @@ import math
 
 import pytest
 
-from benchmarks import cached_decoding, recurrent_speed, run_all, training_speed
+from benchmarks import accelerator_step, cached_decoding, recurrent_speed, run_all, training_speed
+from benchmarks.flops import config_training_flops
+from benchmarks.training_speed import transformer_config
 
 
 def finite_positive(value) -> bool:
@@ -87,3 +89,21 @@ def test_cached_decoding_equals_recompute_and_states_the_goal(tmp_path):
     (goal,) = document["goals"]  # stated from the 128-token row
     assert goal["key"] == "cached_decoding_vs_recompute"
     assert goal["met"] == (document["rows"][1]["cached_over_recompute"] >= 5.0)
+
+
+def test_accelerator_step_quick(tmp_path):
+    # The GPU check's benchmark, CI-sized on this machine: MFU is FLOPs / time / peak, and
+    # the H200 goal is judged only on an H200.
+    document = accelerator_step.main(["--quick", "--output-dir", str(tmp_path)])
+    train = document["training"]
+    assert train["flops_per_step"] == config_training_flops(
+        transformer_config("tiny", "seq2seq", 16, True, 0.0), 4, 16
+    )
+    assert train["mfu_vs_measured_peak"] == pytest.approx(
+        train["flops_per_step"] / train["step_seconds"] / (train["matmul_peak_tflops"] * 1e12)
+    )
+    assert finite_positive(document["cached_decoding"]["new_tokens_per_second"])
+    (goal,) = document["goals"]
+    assert goal["key"] == "gpu_mfu" and goal["met"] is None  # not an H200
+    backend = document["backend"]
+    assert (tmp_path / f"accelerator_step_{backend}.json").exists()
