@@ -7,7 +7,6 @@ from zoo.layers.attention_masks import (
     padding_mask_from_ids,
 )
 from zoo.layers.feed_forward import PositionwiseFeedForward
-from zoo.layers.layer_normalization import LayerNormalization
 from zoo.layers.multi_head_attention import MultiHeadAttention
 from zoo.layers.positional_encoding import PositionEmbedding, SinusoidalPositionEncoding
 from zoo.layers.scaled_dot_product_attention import scaled_dot_product_attention
@@ -16,7 +15,6 @@ from zoo.layers.transformer_decoder import TransformerDecoderBlock
 from zoo.layers.transformer_encoder import TransformerEncoderBlock
 
 __all__ = [
-    "LayerNormalization",
     "MultiHeadAttention",
     "PositionEmbedding",
     "PositionwiseFeedForward",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import keras
 
-from zoo.layers.layer_normalization import LayerNormalization
-
 
 class ResidualBlock(keras.layers.Layer):
     """Base of the Transformer blocks: constructor arguments and `Add & Norm` (§3.1).
@@ -45,7 +43,7 @@ class ResidualBlock(keras.layers.Layer):
         )
 
     def _layer_norm(self, name, inputs_shape):
-        layer_norm = LayerNormalization(
+        layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, name=name, dtype=self.dtype_policy
         )
         layer_norm.build(inputs_shape)

@@ -6,7 +6,6 @@ import keras
 from keras import ops
 
 from zoo.layers import (
-    LayerNormalization,
     SinusoidalPositionEncoding,
     TokenAndPositionEmbedding,
     TransformerDecoderBlock,
@@ -53,7 +52,7 @@ class TransformerStacks:
         # Pre-norm stacks end un-normalised: the final norm is part of the pre-norm recipe.
         if not config.norm_first:
             return None
-        return LayerNormalization(epsilon=config.layer_norm_epsilon, name=name)
+        return keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=name)
 
     def _make_output_projection(self, config, vocab_size, embedding):
         if config.share_embeddings:
