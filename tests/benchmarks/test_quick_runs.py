@@ -107,3 +107,23 @@ def test_accelerator_step_quick(tmp_path):
     assert goal["key"] == "gpu_mfu" and goal["met"] is None  # not an H200
     backend = document["backend"]
     assert (tmp_path / f"accelerator_step_{backend}.json").exists()
+
+
+def test_profile_ops_are_grouped_by_their_name_scope():
+    from benchmarks.profile_step import part_of
+
+    expected = {
+        ("compile_loss/masked_sparse_categorical_crossentropy/Exp", "Exp"): "loss and metric",
+        ("gradient_tape/transformer_seq2seq_1/token_embedding_1/Tensordot/MatMul", "_MklMatMul"):
+            "vocabulary projection",
+        ("AddN/tmp_var_accum_2", "AssignAdd"): "vocabulary projection",
+        ("adam/AssignAddVariableOp", "AssignAddVariableOp"): "optimizer",
+        ("model/decoder_block_0/self_attention_layer_norm/moments/mean", "Mean"): "layer norms",
+        ("keras_nlp_seq2seq_1/decoder_0_1/self_attention/einsum", "_MklEinsum"): "attention",
+        ("keras_nlp_seq2seq_1/encoder_1_1/feedforward_output_dense_1/MatMul", "_MklMatMul"):
+            "feed-forward",
+        ("ArgMax", "ArgMax"): "loss and metric",  # unscoped, next to the metric
+        ("model/ArgMax", "ArgMax"): "other",  # scoped elsewhere: not the metric's
+        ("model/embedding_scale/mul", "Mul"): "other",
+    }  # fmt: skip
+    assert {key: part_of(*key) for key in expected} == expected
