@@ -3,6 +3,7 @@
 # Importing these registers the built-in families, and the schedule, loss and metric that
 # compiled .keras checkpoints need to load.
 from zoo import models, training  # noqa: F401
+from zoo.presets import attach, from_preset, load, save_to_preset
 from zoo.registry import (
     build,
     get_config,
@@ -16,7 +17,11 @@ from zoo.registry import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "attach",
     "build",
+    "from_preset",
+    "load",
+    "save_to_preset",
     "get_config",
     "list_models",
     "list_presets",

@@ -23,6 +23,60 @@ class ZooModel(keras.Model):
         super().__init__(*args, **kwargs)
         self.config = config
 
+    # --- Text in, text out: `model.preprocessor` (keras-hub's shape) ---------------------
+    # A model answers text once a preprocessor is attached: `zoo.from_preset(path)` and
+    # `zoo.load(path)` attach the one it was saved with; in code, `zoo.attach(model,
+    # tokenizer, **options)`. The preprocessor (`zoo.tasks`) does the work; this room only
+    # forwards to it.
+
+    @property
+    def preprocessor(self):
+        return self.__dict__.get("_zoo_preprocessor")
+
+    @preprocessor.setter
+    def preprocessor(self, preprocessor):
+        if preprocessor is not None:
+            preprocessor.check_model(self)
+        # Kept outside Keras's attribute tracking: a preprocessor has no weights and is
+        # saved by `zoo.save_to_preset`, not in `.keras` checkpoints (old ones load as before).
+        object.__setattr__(self, "_zoo_preprocessor", preprocessor)
+
+    def _text_method(self, method: str):
+        preprocessor = self.preprocessor
+        if preprocessor is None:
+            raise ValueError(
+                f"This model has no preprocessor, so it cannot `{method}` text. Load a trained "
+                "model with `zoo.load(path)` or `zoo.from_preset(path)`, or attach its tokenizer "
+                "with `zoo.attach(model, tokenizer)`."
+            )
+        if method not in preprocessor.text_methods:
+            raise ValueError(
+                f"A {self.config.task} model cannot `{method}`; it can "
+                f"{', '.join(f'`{name}`' for name in preprocessor.text_methods)}."
+            )
+        return getattr(preprocessor, method)
+
+    def translate(self, texts, **settings):
+        """`seq2seq`: `texts` translated (`beam_width`, `max_length`); see `zoo.load`."""
+        return self._text_method("translate")(self, texts, **settings)
+
+    def generate(self, prompts, **settings):
+        """`lm`: each prompt's continuation (`max_new_tokens`, `temperature`, `top_k`,
+        `top_p`, `seed`); see `zoo.load`."""
+        return self._text_method("generate")(self, prompts, **settings)
+
+    def score(self, texts):
+        """`lm`: each text's `{"log_likelihood", "num_tokens"}`."""
+        return self._text_method("score")(self, texts)
+
+    def fill_mask(self, texts, **settings):
+        """`mlm`: the likeliest fillers of each text's first `[MASK]` (`top_k`)."""
+        return self._text_method("fill_mask")(self, texts, **settings)
+
+    def classify(self, texts):
+        """`classify`: each text's `{"label", "label_id", "probabilities"}`."""
+        return self._text_method("classify")(self, texts)
+
     @classmethod
     def coerce_config(cls, config):
         if isinstance(config, dict):

@@ -17,12 +17,13 @@ from zoo.export.archive import Endpoint, require_tensorflow_backend, write_versi
 
 _TASKS: dict[str, Task] = {}
 # Imported (so registered) on the first look-up: most need TensorFlow.
-BUILT_IN = (
-    "zoo.tasks.classify",
-    "zoo.tasks.fill_mask",
-    "zoo.tasks.generate",
-    "zoo.tasks.translate",
-)
+BUILT_IN_BY_MODEL_TASK = {
+    "classify": "zoo.tasks.classify",
+    "mlm": "zoo.tasks.fill_mask",
+    "lm": "zoo.tasks.generate",
+    "seq2seq": "zoo.tasks.translate",
+}
+BUILT_IN = tuple(sorted(BUILT_IN_BY_MODEL_TASK.values()))
 
 
 class Task:
@@ -32,6 +33,9 @@ class Task:
 
     name: str = ""
     model_task: str = ""
+    # Its `zoo.tasks.preprocessor.Preprocessor` subclass: tokenizer + settings, the text
+    # methods in process and on an export. None: a task without text (`regress`).
+    preprocessor_class: type | None = None
 
     def compile(self, model, **options):
         """Compile `model` with this task's defaults (loss, metrics, optimiser)."""
@@ -111,6 +115,17 @@ def get_task(model_or_task) -> Task:
             f"{', '.join(valid)}.{hint}"
         )
     return _TASKS[model_task]
+
+
+def preprocessor_class(model_task: str) -> type:
+    """The preprocessor class of a registry task (`"seq2seq"` -> `TranslatePreprocessor`),
+    importing that task's module alone (translation's needs no TensorFlow)."""
+    if model_task in BUILT_IN_BY_MODEL_TASK and model_task not in _TASKS:
+        importlib.import_module(BUILT_IN_BY_MODEL_TASK[model_task])
+    task = _TASKS.get(model_task) or get_task(model_task)
+    if task.preprocessor_class is None:
+        raise ValueError(f"{model_task!r} models take no text, so they have no preprocessor.")
+    return task.preprocessor_class
 
 
 def list_task_products() -> dict[str, str]:

@@ -24,6 +24,7 @@ from zoo.data import (
 from zoo.export.archive import Endpoint
 from zoo.special_ids import PAD_ID, START_ID
 from zoo.tasks.base import Task, register_task
+from zoo.tasks.preprocessor import Preprocessor, text_list
 
 
 def train_tokenizer(texts: Sequence[str], vocab_size: int, seed: int = 0) -> SubwordTokenizer:
@@ -139,12 +140,64 @@ def evaluate(model, tokenizer, data, *, max_length: int = 64) -> dict:
 
 
 # The warm-up request's text (`zoo.export.warmup`).
+def classification_ids_graph(text_graph, text, max_length: int = 64):
+    """`zoo.data.classification_ids` in TensorFlow ops, for the export: `text` string `(B,)`
+    -> int32 `(B, T)`, `[start] + tokens` cut to `max_length` (tested equal)."""
+    tokens = text_graph.tokenize(text)  # (B, None) ragged
+    starts = tf.fill([tf.shape(text)[0], 1], START_ID)
+    ids = tf.concat([tf.RaggedTensor.from_tensor(starts), tokens], axis=1)
+    return ids[:, :max_length].to_tensor(default_value=PAD_ID)
+
+
 WARMUP_TEXT = "A quiet film, but I liked it more than I expected."
+
+
+class ClassifyPreprocessor(Preprocessor):
+    """Text -> `token_ids` for a `classify` model, and `classify()`.
+
+    Options (the export's): `class_names` (one per class, in label order; default
+    "0", "1", ...) and `max_length` (64 tokens, `[start]` included).
+    """
+
+    task = "classify"
+    text_methods = ("classify",)
+    option_names = ("class_names", "max_length")
+
+    @property
+    def max_length(self) -> int:
+        return self.options.get("max_length", 64)
+
+    def class_names(self, num_classes: int) -> list[str]:
+        return list(self.options.get("class_names") or [str(i) for i in range(num_classes)])
+
+    def inputs(self, texts: Sequence[str]) -> np.ndarray:
+        return pad_batch(classification_ids(text_list(texts), self.tokenizer, self.max_length))
+
+    def graph_inputs(self, text_graph, text):
+        return classification_ids_graph(text_graph, text, self.max_length)
+
+    def classify(self, model, texts):
+        """Each text's `{"label", "label_id", "probabilities"}` (probabilities in label order)."""
+        texts = text_list(texts)
+        names = self.class_names(model.config.num_classes)
+        probabilities = classify_texts(model, self.tokenizer, texts, max_length=self.max_length)
+        return _answers(names, probabilities)
+
+    @staticmethod
+    def classify_exported(signatures, card, texts):
+        texts = text_list(texts)
+        outputs = signatures["classify"](text=tf.constant(texts, tf.string))
+        names = [name for name in card.get("decoding", {}).get("class_names", [])]
+        probabilities = outputs["probabilities"].numpy()
+        if len(names) != probabilities.shape[-1]:
+            names = [str(i) for i in range(probabilities.shape[-1])]
+        return _answers(names, probabilities)
 
 
 class ClassifyTask(Task):
     name = "classify"
     model_task = "classify"
+    preprocessor_class = ClassifyPreprocessor
 
     def compile(
         self,
@@ -197,10 +250,7 @@ class ClassifyTask(Task):
         names = tf.constant(class_names)
 
         def classify(text):
-            tokens = text_graph.tokenize(text)  # (B, None) ragged
-            starts = tf.fill([tf.shape(text)[0], 1], START_ID)
-            ids = tf.concat([tf.RaggedTensor.from_tensor(starts), tokens], axis=1)
-            ids = ids[:, :max_length].to_tensor(default_value=PAD_ID)
+            ids = classification_ids_graph(text_graph, text, max_length)
             logits = model(ids, training=False)
             probabilities = tf.cast(tf.nn.softmax(logits, axis=-1), tf.float32)
             label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
@@ -220,6 +270,20 @@ class ClassifyTask(Task):
                 example={"text": [WARMUP_TEXT]},
             )
         ]
+
+
+def _answers(names, probabilities) -> list[dict]:
+    answers = []
+    for row in np.asarray(probabilities, dtype="float32"):
+        label_id = int(np.argmax(row))
+        answers.append(
+            {
+                "label": names[label_id],
+                "label_id": label_id,
+                "probabilities": [float(p) for p in row],
+            }
+        )
+    return answers
 
 
 CLASSIFY = register_task(ClassifyTask())

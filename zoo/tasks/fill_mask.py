@@ -47,6 +47,7 @@ from zoo.export.input_checks import check_default, require
 from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.generate import GENERATE
+from zoo.tasks.preprocessor import Preprocessor, text_list
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTopKAccuracy
 
 MASK_SELECTION_RATE = 0.15  # BERT: 15 % of the tokens, of which
@@ -313,6 +314,22 @@ def encode_for_fill(tokenizer, texts: Sequence[str], max_length: int) -> np.ndar
     return pad_batch(rows)
 
 
+def fill_ids_graph(text_graph, text, max_length: int = DEFAULT_MAX_LENGTH):
+    """`encode_for_fill` in TensorFlow ops, for the export: `text` string `(B,)` -> int32
+    `(B, T)` (tested equal on the same texts)."""
+    space_id = int(text_graph.sentencepiece.string_to_id(WORD_START))
+    space_id = -1 if space_id == UNK_ID else space_id
+    ids = text_graph.tokenize(text)  # ragged (B, None)
+    # As `drop_word_start_before_mask`: no lone word-start piece before a [MASK].
+    dense = ids.to_tensor(-1)  # (B, W), -1 past each row's end
+    following = tf.concat([dense[:, 1:], tf.fill([tf.shape(dense)[0], 1], -1)], axis=1)
+    keep = (dense != -1) & ~((dense == space_id) & (following == MASK_ID))
+    ids = tf.ragged.boolean_mask(dense, keep)
+    start = tf.fill([ids.nrows(), 1], tf.constant(START_ID, tf.int32))
+    ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)[:, :max_length]
+    return ids.to_tensor(PAD_ID)
+
+
 # `fill_mask_texts`'s default, and so what `serving_default` answers by default.
 TOP_K = 5
 
@@ -374,11 +391,67 @@ def fill_mask_texts(
 WARMUP_TEXT = f"The cat sat on the {MASK_TOKEN} by the door."
 
 
+class FillMaskPreprocessor(Preprocessor):
+    """Text with `[MASK]` -> `token_ids` for an `mlm` model, and `fill_mask()`.
+
+    Options (the export's): `max_length` (128 tokens, `[start]` included) and `top_k`, the
+    number of fillers a request gets by default (5).
+    """
+
+    task = "fill_mask"
+    text_methods = ("fill_mask",)
+    option_names = ("max_length", "top_k")
+
+    @property
+    def max_length(self) -> int:
+        return self.options.get("max_length", DEFAULT_MAX_LENGTH)
+
+    def inputs(self, texts: Sequence[str]) -> np.ndarray:
+        return encode_for_fill(self.tokenizer, text_list(texts), self.max_length)
+
+    def graph_inputs(self, text_graph, text):
+        return fill_ids_graph(text_graph, text, self.max_length)
+
+    def fill_mask(self, model, texts, *, top_k=None):
+        """For each text, the likeliest fillers of its first `[MASK]`, best first:
+        `[{"token", "id", "probability"}, ...]` (`fill_mask_texts`)."""
+        top_k = self.options.get("top_k", TOP_K) if top_k is None else top_k
+        return fill_mask_texts(
+            model, self.tokenizer, text_list(texts), top_k=top_k, max_length=self.max_length
+        )
+
+    @staticmethod
+    def fill_mask_exported(signatures, card, texts, *, top_k=None):
+        texts = text_list(texts)
+        defaults = card.get("serving_default", {}).get("defaults", {})
+        top_k = defaults.get("top_k", TOP_K) if top_k is None else top_k
+        outputs = signatures["fill_mask"](
+            text=tf.constant(texts, tf.string), top_k=tf.constant(top_k, tf.int32)
+        )
+        tokens = outputs["tokens"].numpy()
+        ids = outputs["token_ids"].numpy()
+        probabilities = outputs["probabilities"].numpy()
+        missing = [i for i in range(len(texts)) if (ids[i] < 0).all()]
+        if missing:
+            raise ValueError(
+                f"Text {missing[0]} ({texts[missing[0]][:60]!r}) has no {MASK_TOKEN} the model "
+                f"reads; put {MASK_TOKEN} where the word to fill in goes."
+            )
+        return [
+            [
+                {"token": t.decode("utf-8"), "id": int(i), "probability": float(p)}
+                for t, i, p in zip(tokens[row], ids[row], probabilities[row])
+            ]
+            for row in range(len(texts))
+        ]
+
+
 class FillMaskTask(Task):
     """`mlm` models: a text with a `[MASK]` in, the likeliest tokens for it out."""
 
     name = "fill_mask"
     model_task = "mlm"
+    preprocessor_class = FillMaskPreprocessor
 
     def compile(
         self,
@@ -435,8 +508,6 @@ class FillMaskTask(Task):
         if MASK_ID >= text_graph.card["vocabulary_size"]:
             raise ValueError(f"The tokenizer is too small to hold {MASK_TOKEN} at id {MASK_ID}.")
 
-        space_id = int(text_graph.sentencepiece.string_to_id(WORD_START))
-        space_id = -1 if space_id == UNK_ID else space_id
         defaults = {"top_k": check_default("top_k", top_k, TOP_K, 1)}
 
         def fill_mask(text, top_k):
@@ -452,15 +523,8 @@ class FillMaskTask(Task):
             )
 
         def fill_rows(text, top_k):
-            ids = text_graph.tokenize(text)  # ragged (B, None)
-            # As `drop_word_start_before_mask`: no lone word-start piece before a [MASK].
-            dense = ids.to_tensor(-1)  # (B, W), -1 past each row's end
-            following = tf.concat([dense[:, 1:], tf.fill([tf.shape(dense)[0], 1], -1)], axis=1)
-            keep = (dense != -1) & ~((dense == space_id) & (following == MASK_ID))
-            ids = tf.ragged.boolean_mask(dense, keep)
-            start = tf.fill([ids.nrows(), 1], tf.constant(START_ID, tf.int32))
-            ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)[:, :max_length]
-            top_ids, probabilities, has_mask = first_mask_top_k(model, ids.to_tensor(PAD_ID), top_k)
+            ids = fill_ids_graph(text_graph, text, max_length)
+            top_ids, probabilities, has_mask = first_mask_top_k(model, ids, top_k)
             tokens = text_graph.detokenize(tf.reshape(tf.maximum(top_ids, 0), [-1, 1]))
             tokens = tf.strings.unicode_transcode(
                 tokens, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD

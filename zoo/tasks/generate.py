@@ -44,6 +44,7 @@ from zoo.export.input_checks import (
 )
 from zoo.special_ids import PAD_ID
 from zoo.tasks.base import Task, register_task
+from zoo.tasks.preprocessor import Preprocessor, text_list
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTokenAccuracy
 
 NEGATIVE_INFINITY = float("-inf")
@@ -337,6 +338,42 @@ MAX_NEW_TOKENS_LIMIT = 4096
 
 # The warm-up request's prompt (`zoo.export.warmup`).
 WARMUP_PROMPT = "Once upon a time, "
+
+
+def prompt_ids_graph(text_graph, prompt, max_new_tokens, context_length=None, position_limit=None):
+    """`encode_prompts` in TensorFlow ops, for the export: `(prompt ids int32 (B, P),
+    max_new_tokens)` with the same ids and count (tested equal on the same prompts)."""
+    start_id, big = text_graph.card["start_id"], 1 << 30
+    ids = text_graph.tokenize(prompt)  # ragged (B, None)
+    start = tf.fill([ids.nrows(), 1], tf.constant(start_id, tf.int32))
+    ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)
+    keep = tf.constant(context_length or big, tf.int32)
+    if position_limit is not None:
+        max_new_tokens = tf.minimum(max_new_tokens, position_limit - 1)
+        keep = tf.minimum(keep, position_limit - max_new_tokens)
+    # Keep each row's last `keep` tokens: shift it left by what it drops.
+    dense = ids.to_tensor(PAD_ID)  # (B, W)
+    lengths = tf.cast(ids.row_lengths(), tf.int32)
+    drop = tf.maximum(lengths - keep, 0)
+    width = tf.maximum(tf.reduce_max(lengths - drop), 1)  # 1 for an empty batch
+    columns = tf.range(width)[None, :] + drop[:, None]
+    last_column = tf.shape(dense)[1] - 1
+    kept = tf.gather(dense, tf.minimum(columns, last_column), batch_dims=1)
+    return tf.where(columns < lengths[:, None], kept, PAD_ID), max_new_tokens
+
+
+def score_ids_graph(text_graph, text, position_limit=None):
+    """`score_texts`'s rows in TensorFlow ops: `[start] + tokens`, cut to `position_limit`,
+    right-padded to at least two columns."""
+    ids = text_graph.tokenize(text)
+    start = tf.fill([ids.nrows(), 1], tf.constant(text_graph.card["start_id"], tf.int32))
+    ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)
+    if position_limit is not None:
+        ids = ids[:, :position_limit]
+    dense = ids.to_tensor(PAD_ID)
+    return tf.pad(dense, [[0, 0], [0, tf.maximum(2 - tf.shape(dense)[1], 0)]])
+
+
 INT32_RANGE = (-(2**31), 2**31 - 1)
 
 
@@ -371,11 +408,122 @@ def serving_settings(max_new_tokens_limit, *, max_new_tokens=None, **sampling) -
     }
 
 
+class GeneratePreprocessor(Preprocessor):
+    """Prompts -> `token_ids` for an `lm` model, and `generate()` / `score()`.
+
+    Options (the export's): `context_length` (the longest prompt in tokens, `[start]`
+    included; None: the model's position limit), `no_repeat_ngram_size` (0), and the
+    defaults of a request: `max_new_tokens` (200), `temperature` (1.0), `top_k` (0: off),
+    `top_p` (1.0), `seed` (0); `max_new_tokens_limit` bounds what the export accepts.
+    """
+
+    task = "generate"
+    text_methods = ("generate", "score")
+    option_names = (
+        "context_length",
+        "no_repeat_ngram_size",
+        "max_new_tokens",
+        "temperature",
+        "top_k",
+        "top_p",
+        "seed",
+        "max_new_tokens_limit",
+    )
+
+    def _setting(self, name, value, default):
+        return self.options.get(name, default) if value is None else value
+
+    def inputs(self, prompts, max_new_tokens=MAX_NEW_TOKENS, *, limit=None):
+        """`(int32 (B, P) prompt ids, max_new_tokens)`, as `graph_inputs` computes them."""
+        return encode_prompts(
+            self.tokenizer,
+            text_list(prompts),
+            max_new_tokens,
+            context_length=self.options.get("context_length"),
+            limit=limit,
+        )
+
+    def graph_inputs(self, text_graph, prompt, max_new_tokens=MAX_NEW_TOKENS, *, limit=None):
+        return prompt_ids_graph(
+            text_graph, prompt, max_new_tokens, self.options.get("context_length"), limit
+        )
+
+    def generate(
+        self,
+        model,
+        prompts,
+        *,
+        max_new_tokens=None,
+        temperature=None,
+        top_k=None,
+        top_p=None,
+        seed=None,
+    ):
+        """Each prompt's continuation (`generate_texts`); a setting left None takes the
+        options' (the export's defaults): 200 new tokens, temperature 1, no top-k or top-p,
+        seed 0. Temperature 0 is greedy; `top_k <= 0` is no top-k filter."""
+        return generate_texts(
+            model,
+            self.tokenizer,
+            text_list(prompts),
+            max_new_tokens=self._setting("max_new_tokens", max_new_tokens, MAX_NEW_TOKENS),
+            temperature=self._setting("temperature", temperature, 1.0),
+            top_k=self._setting("top_k", top_k, 0),
+            top_p=self._setting("top_p", top_p, 1.0),
+            seed=self._setting("seed", seed, 0),
+            no_repeat_ngram_size=self.options.get("no_repeat_ngram_size", 0),
+            context_length=self.options.get("context_length"),
+        )
+
+    def score(self, model, texts):
+        """Each text's `{"log_likelihood", "num_tokens"}` (`score_texts`)."""
+        return score_texts(model, self.tokenizer, text_list(texts))
+
+    @staticmethod
+    def generate_exported(
+        signatures,
+        card,
+        prompts,
+        *,
+        max_new_tokens=None,
+        temperature=None,
+        top_k=None,
+        top_p=None,
+        seed=None,
+    ):
+        prompts = text_list(prompts)
+        defaults = card.get("serving_default", {}).get("defaults", {})
+
+        def setting(name, value, default, dtype):
+            value = defaults.get(name, default) if value is None else value
+            return tf.constant(value, dtype)
+
+        outputs = signatures["generate"](
+            prompt=tf.constant(prompts, tf.string),
+            max_new_tokens=setting("max_new_tokens", max_new_tokens, MAX_NEW_TOKENS, tf.int32),
+            temperature=setting("temperature", temperature, 1.0, tf.float32),
+            top_k=setting("top_k", top_k, 0, tf.int32),
+            top_p=setting("top_p", top_p, 1.0, tf.float32),
+            seed=setting("seed", seed, 0, tf.int32),
+            no_repeat_ngram_size=setting("no_repeat_ngram_size", None, 0, tf.int32),
+        )
+        return [text.decode("utf-8") for text in outputs["text"].numpy()]
+
+    @staticmethod
+    def score_exported(signatures, card, texts):
+        outputs = signatures["score"](text=tf.constant(text_list(texts), tf.string))
+        return [
+            {"log_likelihood": float(a), "num_tokens": int(n)}
+            for a, n in zip(outputs["log_likelihood"].numpy(), outputs["num_tokens"].numpy())
+        ]
+
+
 class GenerateTask(Task):
     """`lm` models: a prompt in, its continuation out."""
 
     name = "generate"
     model_task = "lm"
+    preprocessor_class = GeneratePreprocessor
 
     def compile(
         self,
@@ -478,25 +626,6 @@ class GenerateTask(Task):
             no_repeat_ngram_size=no_repeat_ngram_size,
         )
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
-        big = 1 << 30
-
-        def prompt_tensor(prompt, max_new_tokens):
-            ids = text_graph.tokenize(prompt)  # ragged (B, None)
-            start = tf.fill([ids.nrows(), 1], tf.constant(start_id, tf.int32))
-            ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)
-            keep = tf.constant(context_length or big, tf.int32)
-            if position_limit is not None:
-                max_new_tokens = tf.minimum(max_new_tokens, position_limit - 1)
-                keep = tf.minimum(keep, position_limit - max_new_tokens)
-            # Keep each row's last `keep` tokens: shift it left by what it drops.
-            dense = ids.to_tensor(PAD_ID)  # (B, W)
-            lengths = tf.cast(ids.row_lengths(), tf.int32)
-            drop = tf.maximum(lengths - keep, 0)
-            width = tf.maximum(tf.reduce_max(lengths - drop), 1)  # 1 for an empty batch
-            columns = tf.range(width)[None, :] + drop[:, None]
-            last_column = tf.shape(dense)[1] - 1
-            kept = tf.gather(dense, tf.minimum(columns, last_column), batch_dims=1)
-            return tf.where(columns < lengths[:, None], kept, PAD_ID), max_new_tokens
 
         def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed, no_repeat_ngram_size):
             max_new_tokens = require_in_range(
@@ -517,7 +646,9 @@ class GenerateTask(Task):
             no_repeat_ngram_size = require_in_range(
                 no_repeat_ngram_size, "no_repeat_ngram_size", 0, note="(0 = off)"
             )
-            prompt_ids, steps = prompt_tensor(prompt, max_new_tokens)
+            prompt_ids, steps = prompt_ids_graph(
+                text_graph, prompt, max_new_tokens, context_length, position_limit
+            )
             steps = tf.maximum(steps, 1)
             token_ids, _ = generate_token_ids(
                 model,
@@ -535,13 +666,7 @@ class GenerateTask(Task):
             return {"text": text_graph.detokenize(token_ids), "token_ids": token_ids}
 
         def score(text):
-            ids = text_graph.tokenize(text)
-            start = tf.fill([ids.nrows(), 1], tf.constant(start_id, tf.int32))
-            ids = tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)
-            if position_limit is not None:
-                ids = ids[:, :position_limit]
-            dense = ids.to_tensor(PAD_ID)
-            dense = tf.pad(dense, [[0, 0], [0, tf.maximum(2 - tf.shape(dense)[1], 0)]])
+            dense = score_ids_graph(text_graph, text, position_limit)
             log_likelihood, num_tokens = sequence_log_likelihood(model, dense)
             return {"log_likelihood": log_likelihood, "num_tokens": num_tokens}
 

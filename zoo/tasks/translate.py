@@ -20,6 +20,7 @@ from zoo.decoding.compiled import compiled_decoder
 from zoo.export.archive import Endpoint
 from zoo.special_ids import PAD_ID
 from zoo.tasks.base import Task, register_task
+from zoo.tasks.preprocessor import Preprocessor, text_list
 from zoo.training import compile_seq2seq, translation_scores
 
 
@@ -100,14 +101,17 @@ def translate_texts(model, tokenizer, texts: Sequence[str], *, batch_size=64, **
     `decoding`: `translate_batch`'s settings (`beam_width=4`, `length_penalty=0.6`,
     `max_length=64`, `max_source_length=128`, `no_repeat_ngram_size=0`). Sentences are sorted
     by length and decoded in batches of `batch_size` (`translate_batch`, as the export does),
-    then returned in the input order. Off TensorFlow, sources are padded to the bucket widths
+    then returned in the input order; an empty (or blank) text gets an empty translation. Off
+    TensorFlow, sources are padded to the bucket widths
     (`jax.jit` compiles each new shape).
     """
     settings = {"bucket_widths": keras.config.backend() != "tensorflow", **decoding}
     texts = list(texts)
-    order = np.argsort([len(row) for row in tokenizer.encode(texts)], kind="stable")
+    lengths = [len(row) for row in tokenizer.encode([text.strip() for text in texts])]
+    # An empty text has nothing to translate: its translation is empty, not invented.
+    order = [i for i in np.argsort(lengths, kind="stable") if lengths[i]]
     outputs: list[str] = [""] * len(texts)
-    for start in range(0, len(texts), batch_size):
+    for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
         batch = translate_batch(model, tokenizer, [texts[i] for i in chosen], **settings)
         for index, text in zip(chosen, batch["translation"]):
@@ -121,6 +125,22 @@ def source_ids(tokenizer, texts: Sequence[str], max_source_length: int = 128) ->
     the end id alone, so that attention has a key."""
     rows = [ids or [tokenizer.end_id] for ids in tokenizer.encode([t.strip() for t in texts])]
     return pad_batch(rows, max_source_length)
+
+
+def translate_source_graph(text_graph, text, max_source_length: int = 128):
+    """`source_ids` in TensorFlow ops, for the export: `text` string `(B,)` -> int32 `(B, S)`
+    with the same ids (tested equal on the same texts)."""
+    import tensorflow as tf
+
+    text = tf.strings.strip(text)
+    source = text_graph.tokenize(text)[:, :max_source_length].to_tensor(PAD_ID)  # (B, S)
+    # At least one column, so that a batch of empty strings is still a (B, 1) input.
+    width = tf.maximum(tf.shape(source)[1], 1)
+    source = tf.pad(source, [[0, 0], [0, width - tf.shape(source)[1]]])
+    # An empty input has no real token; give it the end id so attention has a key.
+    empty = tf.equal(tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1), 0)
+    first = tf.equal(tf.range(width)[None, :], 0)
+    return tf.where(empty[:, None] & first, text_graph.card["end_id"], source)
 
 
 # `translate_batch`'s defaults, and so what `serving_default` sends by default (export
@@ -203,11 +223,79 @@ MAX_LENGTH_LIMIT = 512
 WARMUP_TEXT = "I think we should leave before it starts to rain."
 
 
+class TranslatePreprocessor(Preprocessor):
+    """Source text -> `encoder_token_ids` for a `seq2seq` model, and `translate()`.
+
+    Options (the export's, `zoo.export_model(..., **options)`): `max_source_length` (128),
+    `length_penalty` (0.6), `no_repeat_ngram_size` (0), and the defaults of a request,
+    `beam_width` (4) and `max_length` (64); `beam_width_limit` and `max_length_limit` bound
+    what the export accepts.
+    """
+
+    task = "translate"
+    text_methods = ("translate",)
+    option_names = (
+        "max_source_length",
+        "length_penalty",
+        "no_repeat_ngram_size",
+        "beam_width",
+        "max_length",
+        "beam_width_limit",
+        "max_length_limit",
+    )
+
+    @property
+    def max_source_length(self) -> int:
+        return self.options.get("max_source_length", 128)
+
+    def inputs(self, texts: Sequence[str]) -> np.ndarray:
+        """int32 `(B, S)` encoder ids, as the export computes them (`graph_inputs`)."""
+        return source_ids(self.tokenizer, texts, self.max_source_length)
+
+    def graph_inputs(self, text_graph, text):
+        return translate_source_graph(text_graph, text, self.max_source_length)
+
+    def translate(self, model, texts, *, beam_width=None, max_length=None, batch_size=64):
+        """Beam search with the options' length penalty, blocked repeats and source length;
+        `beam_width`, `max_length`: None takes the options' (else 4 and 64)."""
+        texts = text_list(texts)
+        options = self.options
+        return translate_texts(
+            model,
+            self.tokenizer,
+            texts,
+            batch_size=batch_size,
+            beam_width=options.get("beam_width", BEAM_WIDTH) if beam_width is None else beam_width,
+            max_length=options.get("max_length", MAX_LENGTH) if max_length is None else max_length,
+            length_penalty=options.get("length_penalty", 0.6),
+            max_source_length=self.max_source_length,
+            no_repeat_ngram_size=options.get("no_repeat_ngram_size", 0),
+        )
+
+    @staticmethod
+    def translate_exported(signatures, card, texts, *, beam_width=None, max_length=None):
+        """The same answer from an export's `translate` signature."""
+        import tensorflow as tf
+
+        texts = text_list(texts)
+        defaults = card.get("serving_default", {}).get("defaults", {})
+        beam_width = defaults.get("beam_width", BEAM_WIDTH) if beam_width is None else beam_width
+        max_length = defaults.get("max_length", MAX_LENGTH) if max_length is None else max_length
+        outputs = signatures["translate"](
+            text=tf.constant(texts, tf.string),
+            beam_width=tf.constant(beam_width, tf.int32),
+            max_length=tf.constant(max_length, tf.int32),
+        )
+        translations = [t.decode("utf-8") for t in outputs["translation"].numpy()]
+        return [t if text.strip() else "" for t, text in zip(translations, texts)]
+
+
 class TranslateTask(Task):
     """`seq2seq` models: text in one language, text out in another."""
 
     name = "translate"
     model_task = "seq2seq"
+    preprocessor_class = TranslatePreprocessor
 
     def compile(self, model, **options):
         return compile_seq2seq(model, **options)
@@ -294,15 +382,7 @@ class TranslateTask(Task):
                 no_repeat_ngram_size = require_in_range(
                     no_repeat_ngram_size, "no_repeat_ngram_size", 0, note="(0 = off)"
                 )
-            text = tf.strings.strip(text)
-            source = text_graph.tokenize(text)[:, :max_source_length].to_tensor(PAD_ID)  # (B, S)
-            # At least one column, so that a batch of empty strings is still a (B, 1) input.
-            width = tf.maximum(tf.shape(source)[1], 1)
-            source = tf.pad(source, [[0, 0], [0, width - tf.shape(source)[1]]])
-            # An empty input has no real token; give it the end id so attention has a key.
-            empty = tf.equal(tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1), 0)
-            first = tf.equal(tf.range(width)[None, :], 0)
-            source = tf.where(empty[:, None] & first, end_id, source)
+            source = translate_source_graph(text_graph, text, max_source_length)  # (B, S)
             token_ids, scores = beam_search(
                 model,
                 source,
