@@ -317,7 +317,8 @@ def encode_for_fill(tokenizer, texts: Sequence[str], max_length: int) -> np.ndar
 def fill_ids_graph(text_graph, text, max_length: int = DEFAULT_MAX_LENGTH):
     """`encode_for_fill` in TensorFlow ops, for the export: `text` string `(B,)` -> int32
     `(B, T)` (tested equal on the same texts)."""
-    space_id = int(text_graph.sentencepiece.string_to_id(WORD_START))
+    with tf.init_scope():  # a constant of the vocabulary, also when called while tracing
+        space_id = int(text_graph.sentencepiece.string_to_id(WORD_START))
     space_id = -1 if space_id == UNK_ID else space_id
     ids = text_graph.tokenize(text)  # ragged (B, None)
     # As `drop_word_start_before_mask`: no lone word-start piece before a [MASK].

@@ -466,7 +466,11 @@ class GeneratePreprocessor(Preprocessor):
             model,
             self.tokenizer,
             text_list(prompts),
-            max_new_tokens=self._setting("max_new_tokens", max_new_tokens, MAX_NEW_TOKENS),
+            max_new_tokens=self._setting(
+                "max_new_tokens",
+                max_new_tokens,
+                min(MAX_NEW_TOKENS, self.options.get("max_new_tokens_limit", MAX_NEW_TOKENS)),
+            ),
             temperature=self._setting("temperature", temperature, 1.0),
             top_k=self._setting("top_k", top_k, 0),
             top_p=self._setting("top_p", top_p, 1.0),

@@ -255,18 +255,40 @@ class TranslatePreprocessor(Preprocessor):
     def graph_inputs(self, text_graph, text):
         return translate_source_graph(text_graph, text, self.max_source_length)
 
+    def defaults(self, model) -> dict:
+        """`beam_width` and `max_length` as the export's `serving_default` sends them: the
+        options', else 4 and 64 cut to the limits (and to learned positions)."""
+        from zoo.export.input_checks import check_default
+
+        beam_limit = self.options.get("beam_width_limit", BEAM_WIDTH_LIMIT)
+        length_limit = self.options.get("max_length_limit", MAX_LENGTH_LIMIT)
+        if getattr(model.config, "position_encoding", None) == "learned":
+            length_limit = min(length_limit, model.config.max_sequence_length)
+        return {
+            "beam_width": check_default(
+                "beam_width", self.options.get("beam_width"), BEAM_WIDTH, 1, beam_limit
+            ),
+            "max_length": check_default(
+                "max_length", self.options.get("max_length"), MAX_LENGTH, 1, length_limit
+            ),
+        }
+
     def translate(self, model, texts, *, beam_width=None, max_length=None, batch_size=64):
         """Beam search with the options' length penalty, blocked repeats and source length;
         `beam_width`, `max_length`: None takes the options' (else 4 and 64)."""
         texts = text_list(texts)
         options = self.options
+        if beam_width is None or max_length is None:
+            defaults = self.defaults(model)
+            beam_width = defaults["beam_width"] if beam_width is None else beam_width
+            max_length = defaults["max_length"] if max_length is None else max_length
         return translate_texts(
             model,
             self.tokenizer,
             texts,
             batch_size=batch_size,
-            beam_width=options.get("beam_width", BEAM_WIDTH) if beam_width is None else beam_width,
-            max_length=options.get("max_length", MAX_LENGTH) if max_length is None else max_length,
+            beam_width=beam_width,
+            max_length=max_length,
             length_penalty=options.get("length_penalty", 0.6),
             max_source_length=self.max_source_length,
             no_repeat_ngram_size=options.get("no_repeat_ngram_size", 0),
