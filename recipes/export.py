@@ -4,7 +4,10 @@
     python -m recipes.export runs/translate --out saved_models/translate_lstm
     python -m recipes.export runs/translate --version 7
 
-Every recipe ends by writing `export.json` into its run folder: the checkpoint to export, the
+    python -m recipes.export runs/translate/preset --out saved_models/mine   # a preset folder
+
+Every recipe ends by writing `export.json` into its run folder (and the trained model as a
+preset folder, `preset/`, which `zoo.load(run_folder)` reads): the checkpoint to export, the
 tokenizer, the family, the task's export options, the data card and metrics for the model
 card, and what the model answered in process for a few inputs. It then hands the folder to
 this command: in the same process on the TensorFlow backend; on JAX (or PyTorch) in a
@@ -113,7 +116,32 @@ def write_request(
     }
     path = run_dir / REQUEST
     path.write_text(json.dumps(request, indent=2, ensure_ascii=False))
+    try:
+        write_preset(run_dir, request)
+    except ImportError as error:  # the task's module needs TensorFlow, absent here
+        print(f"No preset folder written ({error}); export.json holds what it needs.")
     return path
+
+
+def write_preset(run_dir: Path, request: Mapping) -> Path:
+    """The run's trained model as a preset folder, `run_dir/preset/` (`zoo.save_to_preset`):
+    the checkpoint the export request names, its tokenizer and the preprocessor options among
+    the export options, the data card and the metrics. `zoo.load(run_dir)` reads it."""
+    import zoo
+    from zoo.presets import RUN_PRESET
+    from zoo.tasks.base import preprocessor_class
+
+    model = keras.saving.load_model(run_dir / request["checkpoint"], compile=False)
+    names = preprocessor_class(model.config.task).option_names
+    options = {key: value for key, value in request["options"].items() if key in names}
+    zoo.attach(model, load_tokenizer(run_dir, request["tokenizer"]), **options)
+    return zoo.save_to_preset(
+        model,
+        run_dir / RUN_PRESET,
+        family=request["family"],
+        data=request["data"],
+        metrics=request["metrics"],
+    )
 
 
 def _keep_tokenizer(run_dir: Path, tokenizer) -> str:
@@ -158,6 +186,8 @@ def export_run(run_dir, out=None, *, version: int | None = None, verbose: bool =
     import zoo
 
     run_dir = Path(run_dir)
+    if (run_dir / "config.json").is_file():
+        return export_preset(run_dir, out, version=version, verbose=verbose)
     request = read_request(run_dir)
     start = time.perf_counter()
     model = keras.saving.load_model(run_dir / request["checkpoint"], compile=False)
@@ -187,6 +217,46 @@ def export_run(run_dir, out=None, *, version: int | None = None, verbose: bool =
         "timing": timing,
     }
     (run_dir / RESULT).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    if verbose:
+        report(result)
+    return result
+
+
+def export_preset(folder, out=None, *, version: int | None = None, verbose: bool = True) -> dict:
+    """Export a preset folder (`zoo.save_to_preset`) with its preprocessor's options, data
+    card and metrics; `out` defaults to `saved_models/<the folder's name>` (a run's
+    `preset/` folder: the run folder's name)."""
+    import zoo
+    from zoo.presets import RUN_PRESET, read_metadata
+
+    folder = Path(folder)
+    model = zoo.from_preset(folder)
+    metadata = read_metadata(folder)
+    if model.preprocessor is None:
+        raise ValueError(f"{folder} holds a {model.config.task} model, which has no text export.")
+    name = folder.resolve().parent.name if folder.name == RUN_PRESET else folder.name
+    out = Path(out or Path("saved_models") / name)
+    start = time.perf_counter()
+    path = zoo.export(
+        model,
+        model.preprocessor.tokenizer,
+        out,
+        family=metadata["family"],
+        data=metadata.get("data"),
+        metrics=metadata.get("metrics"),
+        version=version,
+        **model.preprocessor.options,
+    )
+    result = {
+        "export": str(path),
+        "preset": str(folder),
+        "checkpoint": str(folder / "model.weights.h5"),
+        "exported_with": {"backend": keras.config.backend(), "keras": keras.__version__},
+        "export_seconds": round(time.perf_counter() - start, 1),
+        "checks": [],
+        "agrees": True,
+        "timing": None,
+    }
     if verbose:
         report(result)
     return result
@@ -397,7 +467,11 @@ def main(argv=None) -> None:
         epilog=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("run_dir", type=Path, help="a recipe's --run-dir, holding export.json")
+    parser.add_argument(
+        "run_dir",
+        type=Path,
+        help="a recipe's --run-dir (holding export.json), or a preset folder (zoo.save_to_preset)",
+    )
     parser.add_argument("--out", help="export folder (default: the recipe's --out)")
     parser.add_argument("--version", type=int, help="version number (default: the next free)")
     arguments = parser.parse_args(argv)

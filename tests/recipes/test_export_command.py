@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+import zoo
 from recipes import export as exporting
 from zoo.data import ByteTokenizer, SubwordTokenizer
 
@@ -56,10 +57,13 @@ def test_relative_tolerance_scales_with_the_value():
 def test_the_request_keeps_the_tokenizer_in_the_run_folder(tmp_path):
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints").mkdir(parents=True)
-    (run_dir / "checkpoints" / "final.keras").write_bytes(b"stand-in")
     elsewhere = tmp_path / "pretrained"
     tokenizer = SubwordTokenizer.train(["la balle est rouge", "the ball is red"] * 50, 300)
     tokenizer.save(elsewhere)
+    model = zoo.build(
+        "transformer", task="classify", preset="tiny", vocab_size=tokenizer.vocabulary_size
+    )
+    model.save(run_dir / "checkpoints" / "final.keras")
     path = exporting.write_request(
         run_dir,
         family="transformer",
@@ -75,7 +79,15 @@ def test_the_request_keeps_the_tokenizer_in_the_run_folder(tmp_path):
     assert kept.read_bytes() == tokenizer.proto  # the run folder is all an export needs
     assert request["options"] == {"max_length": 32} and request["metrics"] == {"accuracy": 0.5}
     assert exporting.read_request(run_dir)["family"] == "transformer"
+    # ... and the trained model as a preset folder, with the preprocessor's options.
+    loaded = zoo.load(run_dir)
+    assert loaded.preprocessor.options == {"max_length": 32}
+    assert loaded.preprocessor.tokenizer.proto == tokenizer.proto
+    assert zoo.presets.read_metadata(run_dir / "preset")["metrics"] == {"accuracy": 0.5}
 
+    zoo.build("transformer", task="lm", preset="tiny", vocab_size=260).save(
+        run_dir / "checkpoints" / "final.keras"
+    )
     request = exporting.write_request(
         run_dir, family="transformer", out="o", tokenizer=ByteTokenizer()
     )
@@ -97,3 +109,23 @@ def test_clear_errors_for_runs_that_cannot_be_exported(tmp_path):
     (tmp_path / "export.json").write_text('{"family": "lstm"}')
     with pytest.raises(ValueError, match=r"lacks \['checkpoint', 'out', 'tokenizer'\]"):
         exporting.read_request(tmp_path)
+
+
+@pytest.mark.slow
+def test_the_export_command_takes_a_preset_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tokenizer = SubwordTokenizer.train(["a fine film", "a dull film"] * 50, 300)
+    model = zoo.build(
+        "transformer", task="classify", preset="tiny", vocab_size=tokenizer.vocabulary_size
+    )
+    zoo.attach(model, tokenizer, class_names=["no", "yes"], max_length=16)
+    preset = zoo.save_to_preset(model, tmp_path / "reviews", data={"licence": "none"})
+    result = exporting.export_run(preset, verbose=False)
+    assert result["export"] == "saved_models/reviews/1"
+    texts = ["a fine film", "dull"]
+    exported = zoo.load(tmp_path / "saved_models" / "reviews").classify(texts)
+    expected = model.classify(texts)
+    assert [a["label"] for a in exported] == [a["label"] for a in expected]
+    np.testing.assert_allclose(
+        [a["probabilities"] for a in exported], [a["probabilities"] for a in expected], atol=1e-5
+    )
