@@ -151,7 +151,13 @@ def get_config(name: str, task: str | None = None, preset: str | None = None, **
     return family.config_class(**values)
 
 
-def build(name: str, task: str | None = None, preset: str | None = None, **overrides):
+# Config fields that shape a head, not a backbone: what a model built on a backbone may set.
+HEAD_FIELDS = ("num_classes", "num_outputs")
+
+
+def build(
+    name: str, task: str | None = None, preset: str | None = None, *, backbone=None, **overrides
+):
     """Build a registered model.
 
     Args:
@@ -160,6 +166,10 @@ def build(name: str, task: str | None = None, preset: str | None = None, **overr
             family's canonical task (`"seq2seq"`).
         preset: `"tiny"`, `"small"`, `"base"` or `"big"`; default: the family's canonical
             size (for `"transformer"`, the paper's base model).
+        backbone: another model's `model.backbone` to build on (fine-tuning): the new model
+            takes its layers, the same objects and weights, and adds its own head; its config
+            is the backbone's with `task` and the head's fields (`num_classes`,
+            `num_outputs`) from `overrides`. No `preset` then.
         **overrides: any config field, e.g. `vocab_size=8000, num_layers=2`.
 
     Returns:
@@ -172,5 +182,28 @@ def build(name: str, task: str | None = None, preset: str | None = None, **overr
     (None, None, 50)
     """
     family = get_family(name)
-    config = get_config(name, task=task, preset=preset, **overrides)
-    return family.builder(config)
+    if backbone is None:
+        return family.builder(get_config(name, task=task, preset=preset, **overrides))
+    return family.builder(_config_on_backbone(name, backbone, task, preset, overrides), backbone)
+
+
+def _config_on_backbone(name, backbone, task, preset, overrides):
+    if getattr(backbone, "family", None) != name:
+        raise ValueError(
+            f"`backbone` must be a {name!r} model's `model.backbone`; received "
+            f"{getattr(backbone, 'family', None) or type(backbone).__name__}'s."
+        )
+    if preset is not None:
+        raise ValueError(
+            f"A model built on a backbone takes its size from the backbone; drop preset={preset!r}."
+        )
+    body_fields = sorted(set(overrides) - set(HEAD_FIELDS))
+    if body_fields:
+        raise ValueError(
+            f"{body_fields} shape the backbone's layers, which are reused as they are; on a "
+            f"backbone only the head's fields ({', '.join(HEAD_FIELDS)}) can be set."
+        )
+    task = backbone.config.task if task is None else task
+    if task not in get_family(name).tasks:
+        raise _unknown("task", task, get_family(name).tasks, f" ({name!r} supports these).")
+    return dataclasses.replace(backbone.config, task=task, **overrides)

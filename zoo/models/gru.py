@@ -16,7 +16,7 @@ from zoo.registry import TASKS, register
     default_task="seq2seq",
     default_preset="base",
 )
-def build_gru(config: RecurrentConfig):
+def build_gru(config: RecurrentConfig, backbone=None):
     """GRU stacks (`keras.layers.GRU`, `reset_after=True` as cuDNN has it), sized like the
     LSTM presets."""
-    return build_recurrent(config, "gru")
+    return build_recurrent(config, "gru", backbone)

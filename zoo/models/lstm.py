@@ -16,7 +16,7 @@ from zoo.registry import TASKS, register
     default_task="seq2seq",
     default_preset="base",
 )
-def build_lstm(config: RecurrentConfig):
+def build_lstm(config: RecurrentConfig, backbone=None):
     """LSTM stacks (`keras.layers.LSTM`); `base` is Sutskever et al. 2014 (4 x 1000), `big`
     has GNMT's sizes (8 x 1024)."""
-    return build_recurrent(config, "lstm")
+    return build_recurrent(config, "lstm", backbone)

@@ -21,6 +21,7 @@ import keras
 from keras import ops
 
 from zoo.layers import MultiHeadAttention, padding_mask_from_ids
+from zoo.models.backbone import make_backbone, reuse_layers
 from zoo.models.base import (
     ZooModel,
     feature_padding_mask,
@@ -160,38 +161,47 @@ class RecurrentDecoderMixin:
 class RecurrentSeq2Seq(RecurrentDecoderMixin, RecurrentModel):
     """Encoder-decoder RNN: `{"encoder_token_ids", "decoder_token_ids"}` -> target logits."""
 
-    def __init__(self, config, cell_type="lstm", **kwargs):
+    def __init__(self, config, cell_type="lstm", backbone=None, **kwargs):
         config = self._prepare(config, cell_type)
         target_vocab = config.target_vocab_size or config.vocab_size
-        # === Layers ===
-        self.encoder_embedding = self._embedding(config.vocab_size, "encoder_embedding")
-        self.decoder_embedding = (
-            self.encoder_embedding
-            if config.share_embeddings
-            else self._embedding(target_vocab, "decoder_embedding")
-        )
-        self.dropout_layer = keras.layers.Dropout(config.dropout)
-        # GNMT: the first encoder layer reads both ways; summing the directions keeps the
-        # width (and the decoder's initial states) at hidden_dim.
-        self.encoder_layers = [
-            self._recurrent_layer(
-                f"encoder_{i}",
-                bidirectional=config.bidirectional_encoder and i == 0,
-                merge_mode="sum",
+        body_layers = (
+            "encoder_embedding",
+            "decoder_embedding",
+            "dropout_layer",
+            "encoder_layers",
+            "decoder_layers",
+            "attention",
+        ) + (("attention_combine",) if config.use_attention else ())
+        # === Layers: the backbone's (reused, or made here), then the head ===
+        if not reuse_layers(self, backbone, config):
+            self.encoder_embedding = self._embedding(config.vocab_size, "encoder_embedding")
+            self.decoder_embedding = (
+                self.encoder_embedding
+                if config.share_embeddings
+                else self._embedding(target_vocab, "decoder_embedding")
             )
-            for i in range(config.num_layers)
-        ]
-        self.decoder_layers = [
-            self._recurrent_layer(f"decoder_{i}") for i in range(config.num_layers)
-        ]
-        self.attention = None
-        if config.use_attention:
-            self.attention = MultiHeadAttention(
-                config.num_heads, cross_attention=True, name="attention"
-            )
-            self.attention_combine = keras.layers.Dense(
-                config.hidden_dim, activation="tanh", name="attention_combine"
-            )
+            self.dropout_layer = keras.layers.Dropout(config.dropout)
+            # GNMT: the first encoder layer reads both ways; summing the directions keeps the
+            # width (and the decoder's initial states) at hidden_dim.
+            self.encoder_layers = [
+                self._recurrent_layer(
+                    f"encoder_{i}",
+                    bidirectional=config.bidirectional_encoder and i == 0,
+                    merge_mode="sum",
+                )
+                for i in range(config.num_layers)
+            ]
+            self.decoder_layers = [
+                self._recurrent_layer(f"decoder_{i}") for i in range(config.num_layers)
+            ]
+            self.attention = None
+            if config.use_attention:
+                self.attention = MultiHeadAttention(
+                    config.num_heads, cross_attention=True, name="attention"
+                )
+                self.attention_combine = keras.layers.Dense(
+                    config.hidden_dim, activation="tanh", name="attention_combine"
+                )
         self.output_projection = self._output_projection(target_vocab, self.decoder_embedding)
 
         # === Functional model ===
@@ -206,19 +216,27 @@ class RecurrentSeq2Seq(RecurrentDecoderMixin, RecurrentModel):
             mask=padding_mask_from_ids(decoder_token_ids),
             initial_states=encoder_states,
         )
-        logits = self._head(hidden, encoder_outputs, encoder_padding_mask)
+        body = self._attend(hidden, encoder_outputs, encoder_padding_mask)  # the backbone's
+        logits = to_float32(self.output_projection(body))
+        inputs = {"encoder_token_ids": encoder_token_ids, "decoder_token_ids": decoder_token_ids}
+        self.backbone = make_backbone(self, config, inputs, body, body_layers, cell_type, backbone)
         super().__init__(
-            inputs={"encoder_token_ids": encoder_token_ids, "decoder_token_ids": decoder_token_ids},
+            inputs=inputs,
             outputs=logits,
             config=config,
             **kwargs,
         )
 
+    def _attend(self, hidden, encoder_outputs=None, encoder_padding_mask=None):
+        """Luong: attend, then `tanh(W [output; context])`; the outputs alone without
+        attention. Part of the backbone: the head reads what it returns."""
+        if self.attention is None:
+            return hidden
+        context = self.attention(hidden, encoder_outputs, key_padding_mask=encoder_padding_mask)
+        return self.attention_combine(ops.concatenate([hidden, context], axis=-1))
+
     def _head(self, hidden, encoder_outputs=None, encoder_padding_mask=None):
-        if self.attention is not None:  # Luong: attend, then tanh(W [output; context])
-            context = self.attention(hidden, encoder_outputs, key_padding_mask=encoder_padding_mask)
-            hidden = self.attention_combine(ops.concatenate([hidden, context], axis=-1))
-        return super()._head(hidden)
+        return super()._head(self._attend(hidden, encoder_outputs, encoder_padding_mask))
 
     def _encode_ids(self, encoder_token_ids, padding_mask, training=None):
         embedded = self.dropout_layer(self.encoder_embedding(encoder_token_ids), training=training)
@@ -265,14 +283,17 @@ class RecurrentSeq2Seq(RecurrentDecoderMixin, RecurrentModel):
 class RecurrentLM(RecurrentDecoderMixin, RecurrentModel):
     """A unidirectional recurrent language model: `token_ids` -> next-token logits."""
 
-    def __init__(self, config, cell_type="lstm", **kwargs):
+    BODY = ("decoder_embedding", "dropout_layer", "decoder_layers")
+
+    def __init__(self, config, cell_type="lstm", backbone=None, **kwargs):
         config = self._prepare(config, cell_type)
-        # === Layers ===
-        self.decoder_embedding = self._embedding(config.vocab_size, "embedding")
-        self.dropout_layer = keras.layers.Dropout(config.dropout)
-        self.decoder_layers = [
-            self._recurrent_layer(f"layer_{i}") for i in range(config.num_layers)
-        ]
+        # === Layers: the backbone's (reused, or made here), then the head ===
+        if not reuse_layers(self, backbone, config):
+            self.decoder_embedding = self._embedding(config.vocab_size, "embedding")
+            self.dropout_layer = keras.layers.Dropout(config.dropout)
+            self.decoder_layers = [
+                self._recurrent_layer(f"layer_{i}") for i in range(config.num_layers)
+            ]
         self.output_projection = self._output_projection(config.vocab_size, self.decoder_embedding)
 
         # === Functional model ===
@@ -280,6 +301,9 @@ class RecurrentLM(RecurrentDecoderMixin, RecurrentModel):
         hidden = self.dropout_layer(self.decoder_embedding(token_ids))
         hidden, _ = self._run_stack(
             self.decoder_layers, hidden, mask=padding_mask_from_ids(token_ids)
+        )
+        self.backbone = make_backbone(
+            self, config, token_ids, hidden, self.BODY, cell_type, backbone
         )
         super().__init__(inputs=token_ids, outputs=self._head(hidden), config=config, **kwargs)
 
@@ -314,18 +338,24 @@ class RecurrentEncoderModel(RecurrentModel):
     and regression read the final state of each direction (at the last real step).
     """
 
-    def __init__(self, config, cell_type="lstm", **kwargs):
+    def __init__(self, config, cell_type="lstm", backbone=None, **kwargs):
         config = self._prepare(config, cell_type)
         bidirectional = config.is_bidirectional
-        # === Layers ===
-        if config.task == "regress":
-            self.feature_projection = keras.layers.Dense(config.hidden_dim, name="projection")
-        else:
-            self.encoder_embedding = self._embedding(config.vocab_size, "embedding")
-        self.dropout_layer = keras.layers.Dropout(config.dropout)
-        self.encoder_layers = [
-            self._recurrent_layer(f"layer_{i}", bidirectional) for i in range(config.num_layers)
-        ]
+        body_layers = (
+            "feature_projection" if config.task == "regress" else "encoder_embedding",
+            "dropout_layer",
+            "encoder_layers",
+        )
+        # === Layers: the backbone's (reused, or made here), then the head ===
+        if not reuse_layers(self, backbone, config):
+            if config.task == "regress":
+                self.feature_projection = keras.layers.Dense(config.hidden_dim, name="projection")
+            else:
+                self.encoder_embedding = self._embedding(config.vocab_size, "embedding")
+            self.dropout_layer = keras.layers.Dropout(config.dropout)
+            self.encoder_layers = [
+                self._recurrent_layer(f"layer_{i}", bidirectional) for i in range(config.num_layers)
+            ]
 
         # === Functional model ===
         if config.task == "regress":
@@ -338,24 +368,33 @@ class RecurrentEncoderModel(RecurrentModel):
             embedded = self.encoder_embedding(inputs)
         embedded = self.dropout_layer(embedded)
         hidden, states = self._run_stack(self.encoder_layers, embedded, mask=padding_mask)
+        # Final hidden state of each direction: Keras returns the forward states, then the
+        # backward ones; the hidden state is the first of each group.
+        per_direction = len(STATE_NAMES[cell_type])
+        final = states[-1][0::per_direction]
+        pooled = final[0] if len(final) == 1 else ops.concatenate(final, axis=-1)
+        self.backbone = make_backbone(
+            self,
+            config,
+            inputs,
+            {"sequence_output": hidden, "pooled_output": pooled},
+            body_layers,
+            cell_type,
+            backbone,
+        )
         if config.task == "mlm":
             if config.share_embeddings:
                 hidden = keras.layers.Dense(config.hidden_dim, name="to_embedding")(hidden)
             outputs = self._output_projection(config.vocab_size, self.encoder_embedding)(hidden)
         else:
-            # Final hidden state of each direction: Keras returns the forward states, then
-            # the backward ones; the hidden state is the first of each group.
-            per_direction = len(STATE_NAMES[cell_type])
-            final = states[-1][0::per_direction]
-            pooled = final[0] if len(final) == 1 else ops.concatenate(final, axis=-1)
             outputs = pooled_head(config, pooled)
         super().__init__(inputs=inputs, outputs=to_float32(outputs), config=config, **kwargs)
 
 
-def build_recurrent(config: RecurrentConfig, cell_type: str) -> keras.Model:
+def build_recurrent(config: RecurrentConfig, cell_type: str, backbone=None) -> keras.Model:
     name = f"{cell_type}_{config.task}"
     if config.task == "seq2seq":
-        return RecurrentSeq2Seq(config, cell_type, name=name)
+        return RecurrentSeq2Seq(config, cell_type, backbone, name=name)
     if config.task == "lm":
-        return RecurrentLM(config, cell_type, name=name)
-    return RecurrentEncoderModel(config, cell_type, name=name)
+        return RecurrentLM(config, cell_type, backbone, name=name)
+    return RecurrentEncoderModel(config, cell_type, backbone, name=name)

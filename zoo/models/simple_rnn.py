@@ -15,6 +15,6 @@ from zoo.registry import TASKS, register
     default_task="seq2seq",
     default_preset="base",
 )
-def build_simple_rnn(config: RecurrentConfig):
+def build_simple_rnn(config: RecurrentConfig, backbone=None):
     """Elman RNN stacks (`keras.layers.SimpleRNN`), sized like the LSTM presets."""
-    return build_recurrent(config, "simple_rnn")
+    return build_recurrent(config, "simple_rnn", backbone)

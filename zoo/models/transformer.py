@@ -12,6 +12,7 @@ from zoo.layers import (
     TransformerEncoderBlock,
     padding_mask_from_ids,
 )
+from zoo.models.backbone import make_backbone, reuse_layers
 from zoo.models.base import (
     ZooModel,
     feature_padding_mask,
@@ -67,11 +68,13 @@ class TransformerStacks:
             x = block(x, padding_mask=padding_mask, training=training)
         return x if self.encoder_norm is None else self.encoder_norm(x)
 
+    def _final_decoder_norm(self, hidden):
+        """The decoder's final norm (pre-norm stacks only)."""
+        return hidden if self.decoder_norm is None else self.decoder_norm(hidden)
+
     def _decoder_head(self, hidden):
         """The decoder's final norm (pre-norm stacks), then the token logits."""
-        if self.decoder_norm is not None:
-            hidden = self.decoder_norm(hidden)
-        return self._token_logits(hidden)
+        return self._token_logits(self._final_decoder_norm(hidden))
 
     def _token_logits(self, hidden):
         return to_float32(self.output_projection(hidden))  # (B, T, V)
@@ -164,28 +167,38 @@ class TransformerSeq2Seq(TransformerStacks, ZooModel):
 
     config_class = TransformerConfig
 
-    def __init__(self, config, **kwargs):
+    BODY = (
+        "encoder_embedding",
+        "decoder_embedding",
+        "encoder_blocks",
+        "decoder_blocks",
+        "encoder_norm",
+        "decoder_norm",
+    )
+
+    def __init__(self, config, backbone=None, **kwargs):
         config = self.coerce_config(config)
         target_vocab = config.target_vocab_size or config.vocab_size
-        # === Layers ===
-        self.encoder_embedding = self._make_embedding(
-            config, config.vocab_size, "encoder_embedding"
-        )
-        self.decoder_embedding = (
-            self.encoder_embedding
-            if config.share_embeddings
-            else self._make_embedding(config, target_vocab, "decoder_embedding")
-        )
-        self.encoder_blocks = [
-            TransformerEncoderBlock(**self._block_arguments(config), name=f"encoder_block_{i}")
-            for i in range(config.num_layers)
-        ]
-        self.decoder_blocks = [
-            TransformerDecoderBlock(**self._block_arguments(config), name=f"decoder_block_{i}")
-            for i in range(config.decoder_layers)
-        ]
-        self.encoder_norm = self._make_final_norm(config, "encoder_norm")
-        self.decoder_norm = self._make_final_norm(config, "decoder_norm")
+        # === Layers: the backbone's (reused, or made here), then the head ===
+        if not reuse_layers(self, backbone, config):
+            self.encoder_embedding = self._make_embedding(
+                config, config.vocab_size, "encoder_embedding"
+            )
+            self.decoder_embedding = (
+                self.encoder_embedding
+                if config.share_embeddings
+                else self._make_embedding(config, target_vocab, "decoder_embedding")
+            )
+            self.encoder_blocks = [
+                TransformerEncoderBlock(**self._block_arguments(config), name=f"encoder_block_{i}")
+                for i in range(config.num_layers)
+            ]
+            self.decoder_blocks = [
+                TransformerDecoderBlock(**self._block_arguments(config), name=f"decoder_block_{i}")
+                for i in range(config.decoder_layers)
+            ]
+            self.encoder_norm = self._make_final_norm(config, "encoder_norm")
+            self.decoder_norm = self._make_final_norm(config, "decoder_norm")
         self.output_projection = self._make_output_projection(
             config, target_vocab, self.decoder_embedding
         )
@@ -204,9 +217,14 @@ class TransformerSeq2Seq(TransformerStacks, ZooModel):
                 decoder_padding_mask=decoder_padding_mask,
                 encoder_padding_mask=encoder_padding_mask,
             )
-        logits = self._decoder_head(hidden)
+        body = self._final_decoder_norm(hidden)  # (B, T, d): the backbone's output
+        logits = self._token_logits(body)
+        inputs = {"encoder_token_ids": encoder_token_ids, "decoder_token_ids": decoder_token_ids}
+        self.backbone = make_backbone(
+            self, config, inputs, body, self.BODY, "transformer", backbone
+        )
         super().__init__(
-            inputs={"encoder_token_ids": encoder_token_ids, "decoder_token_ids": decoder_token_ids},
+            inputs=inputs,
             outputs=logits,
             config=config,
             **kwargs,
@@ -258,17 +276,20 @@ class TransformerLM(TransformerStacks, ZooModel):
 
     config_class = TransformerConfig
 
-    def __init__(self, config, **kwargs):
+    BODY = ("decoder_embedding", "decoder_blocks", "decoder_norm")
+
+    def __init__(self, config, backbone=None, **kwargs):
         config = self.coerce_config(config)
-        # === Layers ===
-        self.decoder_embedding = self._make_embedding(config, config.vocab_size, "embedding")
-        self.decoder_blocks = [
-            TransformerDecoderBlock(
-                **self._block_arguments(config), has_cross_attention=False, name=f"block_{i}"
-            )
-            for i in range(config.decoder_layers)
-        ]
-        self.decoder_norm = self._make_final_norm(config, "final_norm")
+        # === Layers: the backbone's (reused, or made here), then the head ===
+        if not reuse_layers(self, backbone, config):
+            self.decoder_embedding = self._make_embedding(config, config.vocab_size, "embedding")
+            self.decoder_blocks = [
+                TransformerDecoderBlock(
+                    **self._block_arguments(config), has_cross_attention=False, name=f"block_{i}"
+                )
+                for i in range(config.decoder_layers)
+            ]
+            self.decoder_norm = self._make_final_norm(config, "final_norm")
         self.output_projection = self._make_output_projection(
             config, config.vocab_size, self.decoder_embedding
         )
@@ -279,8 +300,12 @@ class TransformerLM(TransformerStacks, ZooModel):
         hidden = self.decoder_embedding(token_ids)
         for block in self.decoder_blocks:
             hidden = block(hidden, decoder_padding_mask=padding_mask)
+        body = self._final_decoder_norm(hidden)  # (B, T, d): the backbone's output
+        self.backbone = make_backbone(
+            self, config, token_ids, body, self.BODY, "transformer", backbone
+        )
         super().__init__(
-            inputs=token_ids, outputs=self._decoder_head(hidden), config=config, **kwargs
+            inputs=token_ids, outputs=self._token_logits(body), config=config, **kwargs
         )
 
     def init_decode_state(self, token_ids, max_length):
@@ -344,21 +369,29 @@ class TransformerEncoderModel(TransformerStacks, ZooModel):
 
     config_class = TransformerConfig
 
-    def __init__(self, config, **kwargs):
+    def __init__(self, config, backbone=None, **kwargs):
         config = self.coerce_config(config)
-        # === Layers ===
         if config.task == "regress":
-            self.feature_projection = keras.layers.Dense(
-                config.hidden_dim, name="feature_projection"
-            )
-            self.position_encoding = SinusoidalPositionEncoding(name="position_encoding")
+            body_layers = ("feature_projection", "position_encoding")
         else:
-            self.encoder_embedding = self._make_embedding(config, config.vocab_size, "embedding")
-        self.encoder_blocks = [
-            TransformerEncoderBlock(**self._block_arguments(config), name=f"block_{i}")
-            for i in range(config.num_layers)
-        ]
-        self.encoder_norm = self._make_final_norm(config, "final_norm")
+            body_layers = ("encoder_embedding",)
+        body_layers += ("encoder_blocks", "encoder_norm")
+        # === Layers: the backbone's (reused, or made here), then the head ===
+        if not reuse_layers(self, backbone, config):
+            if config.task == "regress":
+                self.feature_projection = keras.layers.Dense(
+                    config.hidden_dim, name="feature_projection"
+                )
+                self.position_encoding = SinusoidalPositionEncoding(name="position_encoding")
+            else:
+                self.encoder_embedding = self._make_embedding(
+                    config, config.vocab_size, "embedding"
+                )
+            self.encoder_blocks = [
+                TransformerEncoderBlock(**self._block_arguments(config), name=f"block_{i}")
+                for i in range(config.num_layers)
+            ]
+            self.encoder_norm = self._make_final_norm(config, "final_norm")
 
         # === Functional model ===
         if config.task == "regress":
@@ -370,7 +403,10 @@ class TransformerEncoderModel(TransformerStacks, ZooModel):
             inputs = token_ids_input()
             padding_mask = padding_mask_from_ids(inputs)
             embedded = self.encoder_embedding(inputs)
-        encoded = self._encode(embedded, padding_mask)  # (B, T, d)
+        encoded = self._encode(embedded, padding_mask)  # (B, T, d): the backbone's output
+        self.backbone = make_backbone(
+            self, config, inputs, encoded, body_layers, "transformer", backbone
+        )
         if config.task == "mlm":
             self.output_projection = self._make_output_projection(
                 config, config.vocab_size, self.encoder_embedding
@@ -390,10 +426,10 @@ class TransformerEncoderModel(TransformerStacks, ZooModel):
     default_task="seq2seq",
     default_preset="base",
 )
-def build_transformer(config: TransformerConfig) -> keras.Model:
+def build_transformer(config: TransformerConfig, backbone=None) -> keras.Model:
     """Vaswani et al. 2017, "Attention Is All You Need"; `base` and `big` are its Table 3."""
     if config.task == "seq2seq":
-        return TransformerSeq2Seq(config, name="transformer_seq2seq")
+        return TransformerSeq2Seq(config, backbone, name="transformer_seq2seq")
     if config.task == "lm":
-        return TransformerLM(config, name="transformer_lm")
-    return TransformerEncoderModel(config, name=f"transformer_{config.task}")
+        return TransformerLM(config, backbone, name="transformer_lm")
+    return TransformerEncoderModel(config, backbone, name=f"transformer_{config.task}")
