@@ -150,9 +150,10 @@ def build_model(settings: Settings, overrides: dict, tokenizer, num_classes: int
         )
     checkpoint, _ = pretrained_files(settings.pretrained)
     encoder = keras.saving.load_model(checkpoint, compile=False)
-    changes = {k: v for k, v in overrides.items() if k in ("dropout",)}
-    model, copied = classification.from_pretrained_encoder(encoder, num_classes, **changes)
-    print(f"Fine-tuning {checkpoint}: copied {', '.join(copied)}.")
+    if overrides:
+        print(f"Not applied with --pretrained (the backbone keeps its own): {sorted(overrides)}.")
+    model = classification.from_pretrained_encoder(encoder, num_classes)
+    print(f"Fine-tuning {checkpoint}: a classifier on its backbone ({encoder.backbone.name}).")
     return model
 
 

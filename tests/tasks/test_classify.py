@@ -88,16 +88,22 @@ def test_padding_and_batch_company_never_change_a_prediction(family):
     np.testing.assert_allclose(together.sum(axis=1), 1.0, atol=1e-6)
 
 
-@pytest.mark.parametrize("family", ["transformer", "lstm"])
-def test_classifier_from_an_mlm_encoder_reads_with_its_weights(family):
+@pytest.mark.parametrize("family", ["transformer", "lstm", "gru"])
+def test_classifier_from_an_mlm_encoder_starts_from_its_backbone(family):
     encoder = zoo.build(family, task="mlm", preset="tiny", vocab_size=40)
-    model, copied = classification.from_pretrained_encoder(encoder, 3, dropout=0.0)
+    rng = np.random.default_rng(0)
+    for variable in encoder.weights:  # "pre-trained": away from any fresh initialisation
+        variable.assign(np.asarray(variable) + rng.normal(0, 0.05, variable.shape))
+    pretrained = {v.path: np.asarray(v).copy() for v in encoder.backbone.weights}
+    model = classification.from_pretrained_encoder(encoder, 3)
     assert model.config.task == "classify" and model.config.num_classes == 3
-    assert model.config.vocab_size == 40 and "embedding" in copied
-    assert len(copied) == 1 + encoder.config.num_layers  # the embedding and every block
-    for name in copied:
-        for new, old in zip(model.get_layer(name).weights, encoder.get_layer(name).weights):
-            np.testing.assert_array_equal(np.asarray(new), np.asarray(old))
+    assert model.backbone is encoder.backbone  # the object itself, nothing copied
+    assert {v.path: np.asarray(v) for v in model.backbone.weights}.keys() == pretrained.keys()
+    for variable in model.backbone.weights:
+        np.testing.assert_array_equal(np.asarray(variable), pretrained[variable.path])
+    # Every weight but the head's is the backbone's.
+    head = [v.path for v in model.weights if all(v is not w for w in encoder.backbone.weights)]
+    assert head and all(path.startswith("classifier/") for path in head)
     # The encoder's features, pooled, are what the head reads: the same model built from
     # scratch with the same config gives different outputs.
     fresh = zoo.build(family, task="classify", preset="tiny", vocab_size=40, num_classes=3)

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import zoo
 from zoo.data import (
     SubwordTokenizer,
     classification_ids,
@@ -50,42 +51,20 @@ def make_datasets(splits: dict, tokenizer, *, batch_size: int, max_length: int, 
     }
 
 
-def from_pretrained_encoder(encoder, num_classes: int, **config_changes):
-    """A `classify` model of `encoder`'s family and size, its encoder weights copied.
+def from_pretrained_encoder(encoder, num_classes: int):
+    """A `classify` model built on `encoder`'s backbone: the same layer objects, so it
+    starts from the pre-trained weights with nothing copied; only the head is new.
 
     Args:
-        encoder: a zoo `mlm` model (what `recipes/fill_mask.py` trains), or any zoo encoder
-            model of the same family.
+        encoder: a zoo `mlm` model (what `recipes/fill_mask.py` trains) or a `classify`
+            model, of any family.
         num_classes: classes of the new head (initialised at random).
-        **config_changes: other config fields to change (e.g. `dropout=0.2`).
-
-    Returns:
-        `(model, copied)`: the new model and the names of the layers whose weights came from
-        `encoder` (embedding and every block; the `mlm` output head is left behind).
     """
-    config = encoder.get_config()
-    config["config"] = dict(
-        config["config"], task="classify", num_classes=num_classes, **config_changes
+    from zoo.presets import family_of
+
+    return zoo.build(
+        family_of(encoder), task="classify", backbone=encoder.backbone, num_classes=num_classes
     )
-    config["name"] = encoder.name.replace("_mlm", "") + "_classify"
-    model = type(encoder).from_config(config)
-    copied = []
-    source_layers = {layer.name: layer for layer in encoder.layers}
-    for layer in model.layers:
-        source = source_layers.get(layer.name)
-        if source is None or not layer.weights:
-            continue
-        shapes = [tuple(w.shape) for w in layer.weights]
-        if shapes != [tuple(w.shape) for w in source.weights]:
-            continue
-        layer.set_weights(source.get_weights())
-        copied.append(layer.name)
-    if not any("embedding" in name for name in copied) or len(copied) < 2:
-        raise ValueError(
-            f"{encoder.name} shares too few layers with a classifier of its config (copied: "
-            f"{copied}); pass the `mlm` model that recipes/fill_mask.py saved."
-        )
-    return model, copied
 
 
 def classify_ids(model, token_ids, batch_size: int = 256) -> np.ndarray:
