@@ -94,7 +94,7 @@ def write_request(
             kept in `run_dir/tokenizer/` unless it is there already, so that the run folder
             is all an export needs) or a `ByteTokenizer`.
         checkpoint: the `.keras` file to export.
-        options: the task's export options (`zoo.export(..., **options)`).
+        options: the task's export options (`zoo.export_model(..., **options)`).
         data, metrics: the model card's data description and figures.
         checks: `check(...)`s the export must pass.
         timing: `{"signature", "inputs"}`: a call to time (median of three, after a warm-up).
@@ -163,7 +163,7 @@ def read_request(run_dir) -> dict:
         saved = Path(run_dir) / "checkpoints" / "final.keras"
         hint = (
             f"the recipe stopped after training, before writing it; export {saved} in Python "
-            "with zoo.export(keras.saving.load_model(path), tokenizer, folder, family=...), "
+            "with zoo.export_model(keras.saving.load_model(path), tokenizer, folder, family=...), "
             "or run the recipe again"
             if saved.is_file()
             else "pass the --run-dir folder of a recipe run that finished training"
@@ -193,7 +193,7 @@ def export_run(run_dir, out=None, *, version: int | None = None, verbose: bool =
     model = keras.saving.load_model(run_dir / request["checkpoint"], compile=False)
     tokenizer = load_tokenizer(run_dir, request["tokenizer"])
     out = out or request["out"]
-    path = zoo.export(
+    path = zoo.export_model(
         model,
         tokenizer,
         out,
@@ -237,7 +237,7 @@ def export_preset(folder, out=None, *, version: int | None = None, verbose: bool
     name = folder.resolve().parent.name if folder.name == RUN_PRESET else folder.name
     out = Path(out or Path("saved_models") / name)
     start = time.perf_counter()
-    path = zoo.export(
+    path = zoo.export_model(
         model,
         model.preprocessor.tokenizer,
         out,

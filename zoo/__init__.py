@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "attach",
     "build",
+    "export_model",
     "from_preset",
     "load",
     "save_to_preset",
@@ -32,8 +33,12 @@ __all__ = [
 
 
 def __getattr__(name):
-    # `zoo.export` needs TensorFlow; import it on first use so that `import zoo` works on
-    # backends without TensorFlow (the JAX GPU machine).
+    # These need TensorFlow (most tasks' modules import it); import them on first use so that
+    # `import zoo` works on backends without TensorFlow (the JAX GPU machine).
+    if name == "export_model":
+        from zoo.tasks import export_model
+
+        return export_model
     if name == "export":
         import zoo.export
 

@@ -75,7 +75,7 @@ def _export(tmp_path_factory, task):
     return (
         model,
         tokenizer,
-        zoo.export(model, tokenizer, directory, family=family, data=data, **options),
+        zoo.export_model(model, tokenizer, directory, family=family, data=data, **options),
     )
 
 

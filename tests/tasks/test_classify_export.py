@@ -41,7 +41,7 @@ def exported(tmp_path_factory):
         num_classes=len(CLASS_NAMES),
     )
     directory = tmp_path_factory.mktemp("saved") / "classify"
-    path = zoo.export(
+    path = zoo.export_model(
         model,
         tokenizer,
         directory,
@@ -115,5 +115,7 @@ def test_model_card_names_the_classes_and_the_truncation(exported):
 def test_class_names_must_match_the_head(exported, tmp_path):
     model, tokenizer, _ = exported
     with pytest.raises(ValueError, match="3 classes but 2 class names"):
-        zoo.export(model, tokenizer, tmp_path / "x", family="transformer", class_names=("a", "b"))
+        zoo.export_model(
+            model, tokenizer, tmp_path / "x", family="transformer", class_names=("a", "b")
+        )
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())

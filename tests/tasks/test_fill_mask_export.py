@@ -40,7 +40,7 @@ def exported(tmp_path_factory):
         "transformer", task="mlm", preset="tiny", vocab_size=tokenizer.vocabulary_size
     )
     directory = tmp_path_factory.mktemp("saved") / "fill_mask"
-    path = zoo.export(
+    path = zoo.export_model(
         model,
         tokenizer,
         directory,

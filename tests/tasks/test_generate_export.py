@@ -36,7 +36,7 @@ def exported(tmp_path_factory):
     )
     tokenizer = ByteTokenizer()
     directory = tmp_path_factory.mktemp("saved") / "char_lm"
-    path = zoo.export(
+    path = zoo.export_model(
         model,
         tokenizer,
         directory,

@@ -2,7 +2,7 @@
 
 A task is where zoo's services meet for one kind of model: how its text becomes `fit()`
 batches, how it is compiled, how a trained model answers text in process, and which
-signatures its SavedModel offers. Recipes and `zoo.export` look a task up by the model's
+signatures its SavedModel offers. Recipes and `zoo.export_model` look a task up by the model's
 `config.task`; nothing outside `zoo/tasks` branches on task names.
 """
 
@@ -63,7 +63,7 @@ class Task:
         verbose: bool = False,
         **options,
     ) -> Path:
-        """Write `directory/<version>/` with this task's endpoints; see `zoo.export`."""
+        """Write `directory/<version>/` with this task's endpoints; see `export_model`."""
         require_tensorflow_backend()
         from zoo.export.text_graph import graph_text_tokenizer
 
@@ -82,6 +82,31 @@ class Task:
             version=version,
             verbose=verbose,
         )
+
+
+def export_model(model, tokenizer, directory, **options) -> Path:
+    """Export `model` with the signatures of its task, `directory/<version>/`, atomically.
+
+    Args:
+        model: a zoo model; its `config.task` picks the task (`get_task`).
+        tokenizer: the tokenizer it was trained with (`zoo.data.SubwordTokenizer` or
+            `zoo.data.ByteTokenizer`); it becomes graph ops and an asset.
+        directory: the model's folder; versions `1, 2, ...` are created inside it.
+        family: the registry name (`"transformer"`, `"lstm"`, ...), for the model card.
+        version: an explicit version; default: one more than the largest present.
+        data: the training data's description, with its licence and attribution.
+        metrics: evaluation figures for the model card.
+        **options: the task's export options (translation: `max_source_length`,
+            `length_penalty`; generation: `context_length`), among them the settings
+            `serving_default` uses (translation: `beam_width=4`, `max_length=64`;
+            generation: `max_new_tokens=200`, `temperature=1.0`, `top_k`, `top_p`, `seed`,
+            `no_repeat_ngram_size`; fill-mask: `top_k=5`). A model's preprocessor holds the
+            same options (`zoo.load`).
+
+    Returns:
+        The path of the new version.
+    """
+    return get_task(model).export(model, tokenizer, directory, **options)
 
 
 def register_task(task: Task) -> Task:
