@@ -11,6 +11,10 @@ import logging
 import os
 import sys
 
+# Before TensorFlow logs anything more. (`import zoo` has imported it already: the lines its
+# C++ libraries print before absl logging starts cannot be silenced from here.)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 
 def _add_serve(subparsers) -> None:
     from zoo.serving.server import (
@@ -35,8 +39,7 @@ def _add_serve(subparsers) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="the name to serve a PATH under (default: its folder's name); once per PATH, "
-        "in order",
+        help="the name to serve a PATH under (default: its folder's name); once per PATH, in order",
     )
     parser.add_argument(
         "--poll-seconds",
@@ -86,25 +89,22 @@ def _serve(args) -> None:
 
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="zoo", description="The zoo model zoo's command.")
-    main_parser.add_argument(
-        "--debug", action="store_true", help="show the traceback of an error"
-    )
+    main_parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     subparsers = main_parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_serve(subparsers)
     return main_parser
 
 
 def main(argv=None) -> int:
-    # Before TensorFlow is imported, or its C++ start-up lines fill the terminal.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = parser().parse_args(argv)
+    args.debug = args.debug or os.environ.get("ZOO_DEBUG") == "1"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         args.run(args)
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # one line for users; the traceback with --debug
-        if args.debug or os.environ.get("ZOO_DEBUG") == "1":
+        if args.debug:
             raise
         print(f"zoo {args.command}: error: {error}", file=sys.stderr)
         return 1

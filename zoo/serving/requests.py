@@ -48,13 +48,21 @@ class InputSpec:
         return len(self.shape) == 0
 
 
-def parse_body(body: bytes | str | Mapping, max_bytes: int) -> dict:
+def parse_body(body, max_bytes: int) -> dict:
     """The request's JSON object; `RequestError(413)` past `max_bytes`, `(400)` when it is
     not UTF-8 JSON holding an object."""
-    if isinstance(body, Mapping):
-        return dict(body)
     if isinstance(body, str):
         body = body.encode("utf-8", "surrogatepass")
+    if isinstance(body, bytes | bytearray):
+        body = _json_of_bytes(bytes(body), max_bytes)
+    if not isinstance(body, Mapping):
+        raise RequestError(
+            400, f"The request must be a JSON object; received a {_json_type(body)}."
+        )
+    return dict(body)
+
+
+def _json_of_bytes(body: bytes, max_bytes: int):
     if len(body) > max_bytes:
         raise RequestError(
             413, f"The request body is {len(body)} bytes; this server takes at most {max_bytes}."
@@ -67,17 +75,12 @@ def parse_body(body: bytes | str | Mapping, max_bytes: int) -> dict:
         raise RequestError(
             400,
             f"The request body is not valid UTF-8 (byte {error.start}); send JSON text in "
-            "UTF-8, and bytes as {\"b64\": \"...\"}.",
+            'UTF-8, and bytes as {"b64": "..."}.',
         ) from None
     try:
-        request = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise RequestError(400, f"The request body is not valid JSON: {error}.") from None
-    if not isinstance(request, dict):
-        raise RequestError(
-            400, f"The request must be a JSON object; received a {_json_type(request)}."
-        )
-    return request
 
 
 def parse_predict(
@@ -100,9 +103,7 @@ def parse_predict(
         columns = _columns_of_instances(request["instances"], inputs, max_rows)
     else:
         columns = request["inputs"]
-        if len(inputs) == 1 and not (
-            isinstance(columns, dict) and set(columns) == {inputs[0].name}
-        ):
+        if len(inputs) == 1 and not isinstance(columns, dict):
             columns = {inputs[0].name: columns}
         if not isinstance(columns, dict):
             raise RequestError(
@@ -136,9 +137,7 @@ def parse_predict(
 
 def _columns_of_instances(instances, inputs: Sequence[InputSpec], max_rows: int) -> dict:
     if not isinstance(instances, list):
-        raise RequestError(
-            400, f"'instances' must be a list; received a {_json_type(instances)}."
-        )
+        raise RequestError(400, f"'instances' must be a list; received a {_json_type(instances)}.")
     if not instances:
         raise RequestError(400, "'instances' is empty; send at least one example.")
     if len(instances) > max_rows:
@@ -204,7 +203,7 @@ def _convert(leaf, spec: InputSpec):
                 raise RequestError(
                     400,
                     f"Input {spec.name!r} holds a string that is not valid Unicode (a lone "
-                    "surrogate escape); send bytes as {\"b64\": \"...\"}.",
+                    'surrogate escape); send bytes as {"b64": "..."}.',
                 ) from None
         if isinstance(leaf, dict) and set(leaf) == {"b64"} and isinstance(leaf["b64"], str):
             try:
@@ -216,8 +215,7 @@ def _convert(leaf, spec: InputSpec):
         )
     if isinstance(leaf, bool) or not isinstance(leaf, int | float):
         raise RequestError(
-            400, f"Input {spec.name!r} takes numbers ({spec.dtype}); received a "
-            f"{_json_type(leaf)}."
+            400, f"Input {spec.name!r} takes numbers ({spec.dtype}); received a {_json_type(leaf)}."
         )
     if spec.dtype.startswith("int"):
         if isinstance(leaf, float) and not leaf.is_integer():
@@ -295,4 +293,6 @@ def format_response(outputs: Mapping[str, np.ndarray], row_format: bool) -> dict
     rows = len(next(iter(columns.values())))
     if len(columns) == 1:
         return {"predictions": next(iter(columns.values()))}
-    return {"predictions": [{name: column[i] for name, column in columns.items()} for i in range(rows)]}
+    return {
+        "predictions": [{name: column[i] for name, column in columns.items()} for i in range(rows)]
+    }

@@ -13,7 +13,6 @@ The server starts listening only once every model's newest version is loaded and
 up; a thread then looks for new versions every `poll_seconds` (`ServedModel.refresh`).
 """
 
-
 import logging
 import sys
 import threading
