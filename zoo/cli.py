@@ -1,4 +1,4 @@
-"""The `zoo` command: `zoo serve PATH...` (more subcommands to come).
+"""The `zoo` command: `zoo serve PATH...`, `zoo demo-web PATH...` (more to come).
 
 Errors are one line on stderr and exit status 1; `--debug` (or `ZOO_DEBUG=1`) shows the
 traceback instead.
@@ -87,11 +87,36 @@ def _serve(args) -> None:
     )
 
 
+def _add_demo_web(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo-web",
+        help="a browser demo (Gradio) over exports",
+        description="A browser demo over export folders: translate, generate, fill in the "
+        "blank, classify — a tab per export, at http://127.0.0.1:PORT.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="an export folder")
+    parser.add_argument("--port", type=int, default=7860, help="HTTP port (7860)")
+    parser.add_argument(
+        "--attention",
+        metavar="RUN_DIR",
+        help="a translation run folder (its checkpoint and tokenizer): draws the attention "
+        "heatmap of each translation, which an export alone cannot give",
+    )
+    parser.set_defaults(run=_demo_web)
+
+
+def _demo_web(args) -> None:
+    from zoo.serving.demo_web import demo_web
+
+    demo_web(args.paths, port=args.port, attention=args.attention)
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="zoo", description="The zoo model zoo's command.")
     main_parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     subparsers = main_parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_serve(subparsers)
+    _add_demo_web(subparsers)
     return main_parser
 
 
