@@ -2,13 +2,15 @@
 
     python -m benchmarks.serving_load --translate saved_models/translate_en_fr \
         --generate saved_models/char_lm
-    python -m benchmarks.serving_load --quick      # tiny untrained exports, CI-sized
+    python -m benchmarks.serving_load --quick      # tiny untrained exports, few requests
 
+A model not given is a tiny untrained export made for the run (generation: 32 new bytes).
 Starts `zoo serve` in a subprocess over the export folders and, for each model and each
 concurrency (1, 8, 32), sends `--requests` requests (one sentence each, `serving_default`:
 the export's default settings) from that many client threads, bounded by `--seconds` per
 level; records p50/p99 latency, throughput (sentences/s), errors and the server's memory
-(RSS of its process) before and after. Beside it, the same export in this process with
+(RSS of its process) before and after, and the first request's latency after the server
+started answering (warm-up replayed). Beside it, the same export in this process with
 TensorFlow alone: `serving_default` on batches of 64 sentences (the in-process throughput
 the server is compared with) and on one sentence (the latency the server adds to). With
 `--unbatched`, the translation levels run again on a server started with
@@ -53,8 +55,8 @@ def sentences(count: int) -> list[str]:
     return [english for english, _ in generate_en_fr_pairs(count, seed=3)]
 
 
-def tiny_exports(root: Path) -> dict:
-    """Untrained tiny exports (translation, byte-level generation): `--quick`'s."""
+def tiny_export(task: str, root: Path, max_new_tokens: int = 32) -> Path:
+    """An untrained tiny export, for a model not given (`--quick` makes both)."""
     import keras
 
     import zoo
@@ -62,16 +64,18 @@ def tiny_exports(root: Path) -> dict:
     from zoo.tasks.translate import train_tokenizer
 
     keras.utils.set_random_seed(0)
-    pairs = generate_en_fr_pairs(300, seed=0)
-    tokenizer = train_tokenizer(pairs, 300)
-    model = zoo.build("transformer", preset="tiny", vocab_size=tokenizer.vocabulary_size)
-    zoo.export(model, tokenizer, root / "translate", family="transformer", max_length=16)
-    byte_tokenizer = ByteTokenizer()
-    model = zoo.build(
-        "transformer", task="lm", preset="tiny", vocab_size=byte_tokenizer.vocabulary_size
-    )
-    zoo.export(model, byte_tokenizer, root / "generate", family="transformer", max_new_tokens=16)
-    return {"translate": root / "translate", "generate": root / "generate"}
+    if task == "translate":
+        tokenizer = train_tokenizer(generate_en_fr_pairs(300, seed=0), 300)
+        model = zoo.build("transformer", preset="tiny", vocab_size=tokenizer.vocabulary_size)
+        options = dict(max_length=16)
+    else:
+        tokenizer = ByteTokenizer()
+        model = zoo.build(
+            "transformer", task="lm", preset="tiny", vocab_size=tokenizer.vocabulary_size
+        )
+        options = dict(max_new_tokens=max_new_tokens)
+    zoo.export(model, tokenizer, root / task, family="transformer", **options)
+    return root / task
 
 
 class Server:
@@ -222,9 +226,9 @@ def main(argv=None) -> dict:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as temporary:
         paths = {"translate": args.translate, "generate": args.generate}
-        paths = {name: path for name, path in paths.items() if path}
-        if not paths:
-            paths = tiny_exports(Path(temporary))
+        for name, path in paths.items():
+            if path is None or args.quick:
+                paths[name] = tiny_export(name, Path(temporary))
         texts = sentences(256)
         result = {
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -240,6 +244,10 @@ def main(argv=None) -> dict:
             server = Server(paths, rows, args.output_dir / f"serve_{label}.log")
             result[f"start_seconds_{label}"] = round(server.start_seconds, 1)
             try:
+                # The first request after the server says ready: warm-up has run.
+                result[f"first_request_ms_{label}"] = {
+                    name: round(server.predict(name, texts[0]) * 1000, 1) for name in paths
+                }
                 for name in paths:
                     if label == "unbatched" and name != "translate":
                         continue
