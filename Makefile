@@ -21,7 +21,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,dev]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,dev,serve]"
 	touch $(STAMP)
 
 # Rewrites constraints.txt: installs ".[test,dev]" without constraints into a temporary
@@ -32,7 +32,7 @@ lock:
 	@set -e; lock_venv=$$(mktemp -d); trap 'rm -rf "$$lock_venv"' EXIT; \
 	$(PYTHON) -m venv "$$lock_venv"; \
 	"$$lock_venv/bin/python" -m pip install --quiet --upgrade pip; \
-	"$$lock_venv/bin/python" -m pip install --quiet -e ".[test,dev]"; \
+	"$$lock_venv/bin/python" -m pip install --quiet -e ".[test,dev,serve]"; \
 	{ grep '^#' $(CONSTRAINTS) || true; "$$lock_venv/bin/python" -m pip freeze --all --exclude-editable \
 		| grep -v '^pip=='; } \
 		> "$$lock_venv/constraints.txt"; \

@@ -366,6 +366,11 @@ def report(summary: dict, records: dict) -> str:
             + section(benchmark.name, records[benchmark.name]),
             "",
         ]
+    # Measured apart (it starts servers): `python -m benchmarks.serving_load`, its table kept
+    # in docs/results/ with the command and conditions of its run.
+    serving_load = ROOT / "docs" / "results" / "serving_load.md"
+    if serving_load.exists():
+        lines += ["## zoo serve under load", "", serving_load.read_text("utf-8").strip(), ""]
     return "\n".join(lines)
 
 

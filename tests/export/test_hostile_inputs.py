@@ -176,6 +176,30 @@ def test_hostile_texts_get_defined_answers(exports, name, case):
             assert (value == value[:1]).all()
 
 
+@pytest.mark.parametrize("name", ["translate", "translate_with_options"])
+def test_an_empty_text_translates_to_an_empty_text(exports, name):
+    """Not to a sentence the model invents: "" and whitespace give "", no tokens, score 0;
+    the other rows of the batch are translated as when alone."""
+    texts = ["", "the ball is red", " \t "]
+    out = call(exports, name, texts)
+    assert out["translation"].tolist() == [b"", out["translation"][1], b""]
+    np.testing.assert_array_equal(out["token_ids"][[0, 2]], 0)
+    np.testing.assert_array_equal(out["score"][[0, 2]], 0.0)
+    alone = call(exports, name, texts[1:2])
+    assert out["translation"][1] == alone["translation"][0]
+    np.testing.assert_array_equal(out["token_ids"][1], alone["token_ids"][0])
+
+
+def test_an_empty_text_translates_to_an_empty_text_in_process_too(exports):
+    from zoo.tasks.translate import translate_batch
+
+    export = exports["translate"]
+    out = translate_batch(export.model, export.tokenizer, ["", "the ball is red", "  "])
+    assert out["translation"][0] == out["translation"][2] == ""
+    np.testing.assert_array_equal(out["token_ids"][[0, 2]], 0)
+    np.testing.assert_array_equal(out["score"][[0, 2]], 0.0)
+
+
 def test_a_long_text_is_read_as_its_beginning(exports):
     """10,000 characters: translation, fill-mask and classification read the first tokens
     their export allows (`max_source_length`, `max_length`), generation the last

@@ -2,8 +2,8 @@
 carries TensorFlow Serving warm-up requests that its signatures answer.
 
 The warm-up file is read here with protobuf's own parser, from message types transcribed
-from TensorFlow Serving's `.proto` files (not with zoo's reader), and, where the
-`tensorflow-serving-api` package is installed, with its classes too.
+from TensorFlow Serving's `.proto` files (not with the `tensorflow-serving-api` classes
+that zoo writes them with), and with those classes too.
 """
 
 import json
@@ -347,7 +347,8 @@ def test_zoo_reads_its_warmup_records_as_protobuf_does(exports):
 
 
 def test_warmup_records_parse_with_tensorflow_serving_s_own_classes(exports):
-    prediction_log_pb2 = pytest.importorskip("tensorflow_serving.apis.prediction_log_pb2")
+    from tensorflow_serving.apis import prediction_log_pb2
+
     requests = parsed_requests(exports["translate"].path, prediction_log_pb2.PredictionLog)
     assert {r.model_spec.signature_name for r in requests} == SIGNATURES["translate"]
 

@@ -22,7 +22,13 @@ from pathlib import Path
 
 import keras
 
-from zoo.export.model_card import MODEL_CARD, model_card, write_model_card
+from zoo.export.model_card import (
+    MODEL_CARD,
+    MODEL_CARD_README,
+    model_card,
+    model_card_readme,
+    write_model_card,
+)
 from zoo.export.versioned_directory import atomic_version_directory
 
 SERVING_DEFAULT = "serving_default"
@@ -122,7 +128,8 @@ def write_version(
 
     `serving_default` is the first endpoint with its `defaults` fixed (see
     `serving_default`). `tracked` are the `tf.Module`s the endpoints use (a tokenizer's graph
-    resources); `assets` are files written to `assets/` beside `zoo.json`. Every endpoint with
+    resources); `assets` are files written to `assets/` beside `zoo.json` and its readable
+    form `README.md`. Every endpoint with
     an `example` gets a warm-up request in `assets.extra/tf_serving_warmup_requests`,
     `serving_default` first. Before the version is renamed into place it is loaded back with
     `tf.saved_model.load` and must offer every endpoint, and each warm-up request must name
@@ -184,6 +191,7 @@ def write_version(
         for name, content in (assets or {}).items():
             (asset_folder / name).write_bytes(content)
         write_model_card(card, asset_folder / MODEL_CARD)
+        (asset_folder / MODEL_CARD_README).write_text(model_card_readme(card), "utf-8")
         if warmup:
             write_warmup_requests(temporary, warmup)
         _check_loads(tf, temporary, [SERVING_DEFAULT, *names])

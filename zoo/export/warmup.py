@@ -9,19 +9,11 @@ records, each a serialized `tensorflow.serving.PredictionLog` whose `predict_log
 is a `PredictRequest`. A request that fails makes the server refuse the version, so zoo
 writes only requests that a signature answers (its documented example, `Endpoint.example`).
 
-The protos are written here by hand rather than with the `tensorflow-serving-api` package
-(which zoo does not depend on); the wire format is protobuf's, the field numbers those of
-`tensorflow_serving/apis/{prediction_log,predict,model}.proto`:
-
-    PredictionLog   { PredictLog predict_log = 6; }          (in the oneof `log_type`)
-    PredictLog      { PredictRequest request = 1; }
-    PredictRequest  { ModelSpec model_spec = 1; map<string, TensorProto> inputs = 2; }
-    ModelSpec       { string name = 1; string signature_name = 3; }
-    map entry       { string key = 1; TensorProto value = 2; }
-
-The tensors are TensorFlow's own `TensorProto`s (`tf.make_tensor_proto`). This module
-imports TensorFlow and the standard library only (no other part of zoo), so a process
-without zoo can load it by path to replay the records (`benchmarks/serving_speed.py`).
+The records are TensorFlow Serving's own classes (`tensorflow-serving-api`:
+`PredictionLog`, `PredictLog`, `PredictRequest`), the tensors TensorFlow's `TensorProto`s
+(`tf.make_tensor_proto`). This module imports TensorFlow, those classes and the standard
+library only (no other part of zoo), so a process without zoo can load it by path to replay
+the records (`benchmarks/serving_speed.py`).
 """
 
 from __future__ import annotations
@@ -30,36 +22,15 @@ import os
 from collections.abc import Iterable, Mapping
 
 import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2
+from google.protobuf.message import DecodeError
+from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
 WARMUP_FOLDER = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
 MAX_RECORDS = 1000  # TensorFlow Serving refuses a file with more
 
-# Field numbers (see the module docstring) and protobuf's wire types.
-_PREDICT_LOG = 6
-_REQUEST = 1
-_MODEL_SPEC, _INPUTS = 1, 2
-_NAME, _SIGNATURE_NAME = 1, 3
-_KEY, _VALUE = 1, 2
-_VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
-
 
 # --- Writing ------------------------------------------------------------------------------
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """One length-delimited field: its key, its length, its bytes."""
-    return _varint(number << 3 | _LENGTH_DELIMITED) + _varint(len(payload)) + payload
 
 
 def prediction_log(signature_name: str, inputs: Mapping, model_name: str = "") -> bytes:
@@ -68,20 +39,19 @@ def prediction_log(signature_name: str, inputs: Mapping, model_name: str = "") -
     `inputs` maps each input name to a `tf.Tensor`, or to a `tf.make_tensor_proto` argument
     (a numpy array, a list, a scalar) already of the signature's dtype. `model_name` is the
     servable's name (TensorFlow Serving's warm-up runs the request on the version it loads,
-    whatever the name says). Inputs are written in name order, so the bytes are the same
-    from one export to the next."""
-    spec = b""
-    if model_name:
-        spec += _field(_NAME, model_name.encode("utf-8"))
-    spec += _field(_SIGNATURE_NAME, signature_name.encode("utf-8"))
-    request = _field(_MODEL_SPEC, spec)
+    whatever the name says). Serialized deterministically (map entries in key order), so the
+    bytes are the same from one export to the next."""
+    request = predict_pb2.PredictRequest(
+        model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature_name)
+    )
     for name in sorted(inputs):
         value = inputs[name]
         value = value.numpy() if hasattr(value, "numpy") else value  # a tf.Tensor
-        tensor = tf.make_tensor_proto(value).SerializeToString()
-        entry = _field(_KEY, name.encode("utf-8")) + _field(_VALUE, tensor)
-        request += _field(_INPUTS, entry)
-    return _field(_PREDICT_LOG, _field(_REQUEST, request))
+        request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+    log = prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=request)
+    )
+    return log.SerializeToString(deterministic=True)
 
 
 def write_warmup_requests(version_directory: str | os.PathLike, records: Iterable[bytes]):
@@ -105,69 +75,25 @@ def write_warmup_requests(version_directory: str | os.PathLike, records: Iterabl
 # --- Reading ------------------------------------------------------------------------------
 
 
-def _read_varint(data: bytes, position: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, position
-        shift += 7
-
-
-def _fields(data: bytes) -> list[tuple[int, bytes | int]]:
-    """The `(number, value)` fields of one serialized message, in order: bytes for
-    length-delimited fields, ints for the others."""
-    fields, position = [], 0
-    while position < len(data):
-        key, position = _read_varint(data, position)
-        number, wire_type = key >> 3, key & 7
-        if wire_type == _VARINT:
-            value, position = _read_varint(data, position)
-        elif wire_type == _LENGTH_DELIMITED:
-            length, position = _read_varint(data, position)
-            value = data[position : position + length]
-            if len(value) != length:
-                raise ValueError("A warm-up record ends inside a field: it is truncated.")
-            position += length
-        elif wire_type in (_FIXED64, _FIXED32):
-            width = 8 if wire_type == _FIXED64 else 4
-            value = int.from_bytes(data[position : position + width], "little")
-            position += width
-        else:
-            raise ValueError(f"A warm-up record has a field of unknown wire type {wire_type}.")
-        fields.append((number, value))
-    return fields
-
-
-def _only(fields, number: int, what: str) -> bytes:
-    values = [value for field, value in fields if field == number]
-    if len(values) != 1 or not isinstance(values[0], bytes):
-        raise ValueError(f"A warm-up record must hold one {what}; found {len(values)}.")
-    return values[0]
-
-
 def parse_prediction_log(record: bytes) -> dict:
     """`{"model_name", "signature_name", "inputs": {name: tf.Tensor}}` of a serialized
     `PredictionLog` with a `predict_log`; a record of another kind is a `ValueError`."""
-    predict_log = _only(_fields(record), _PREDICT_LOG, "predict_log")
-    request = _fields(_only(_fields(predict_log), _REQUEST, "PredictLog.request"))
-    spec = dict(_fields(_only(request, _MODEL_SPEC, "PredictRequest.model_spec")))
-    inputs = {}
-    for number, entry in request:
-        if number != _INPUTS:
-            continue
-        entry = _fields(entry)
-        name = _only(entry, _KEY, "input name").decode("utf-8")
-        proto = tensor_pb2.TensorProto.FromString(
-            _only(entry, _VALUE, f"tensor for input {name!r}")
-        )
-        inputs[name] = tf.constant(tf.make_ndarray(proto))
+    try:
+        log = prediction_log_pb2.PredictionLog.FromString(record)
+    except DecodeError as error:
+        raise ValueError(
+            f"A warm-up record is not a PredictionLog (truncated or of another kind): {error}"
+        ) from None
+    if not log.HasField("predict_log"):
+        kind = log.WhichOneof("log_type")
+        raise ValueError(f"A warm-up record must hold a predict_log; it holds {kind}.")
+    request = log.predict_log.request
     return {
-        "model_name": spec.get(_NAME, b"").decode("utf-8"),
-        "signature_name": spec.get(_SIGNATURE_NAME, b"").decode("utf-8") or "serving_default",
-        "inputs": inputs,
+        "model_name": request.model_spec.name,
+        "signature_name": request.model_spec.signature_name or "serving_default",
+        "inputs": {
+            name: tf.constant(tf.make_ndarray(proto)) for name, proto in request.inputs.items()
+        },
     }
 
 

@@ -183,13 +183,17 @@ def translate_batch(
         source = _to_boundary(source, max_source_length)
     tokens, scores = decode(source)
     tokens = np.asarray(tokens).astype("int32")
+    scores = np.asarray(scores).astype("float32")
+    # An empty text translates to an empty text (score 0), as in the export.
+    empty = np.array([not ids for ids in tokenizer.encode([t.strip() for t in texts])])
+    tokens[empty], scores[empty] = PAD_ID, 0.0
     translations = tokenizer.decode(
         [[t for t in row if t not in (PAD_ID, tokenizer.end_id)] for row in tokens]
     )
     return {
         "translation": translations,
         "token_ids": tokens,
-        "score": np.asarray(scores).astype("float32"),
+        "score": scores,
     }
 
 
@@ -415,8 +419,10 @@ class TranslateTask(Task):
                 length_penalty=length_penalty,
                 no_repeat_ngram_size=no_repeat_ngram_size,
             )
-            token_ids = tf.cast(token_ids, tf.int32)
-            words = text_graph.detokenize(token_ids)
+            # An empty text translates to an empty text, not to what the model invents.
+            token_ids = tf.where(empty[:, None], PAD_ID, tf.cast(token_ids, tf.int32))
+            scores = tf.where(empty, tf.zeros_like(scores), scores)
+            words = tf.where(empty, "", text_graph.detokenize(token_ids))
             return {"translation": words, "token_ids": token_ids, "score": scores}
 
         def translate(text, beam_width, max_length):
