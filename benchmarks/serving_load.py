@@ -74,7 +74,7 @@ def tiny_export(task: str, root: Path, max_new_tokens: int = 32) -> Path:
             "transformer", task="lm", preset="tiny", vocab_size=tokenizer.vocabulary_size
         )
         options = dict(max_new_tokens=max_new_tokens)
-    zoo.export(model, tokenizer, root / task, family="transformer", **options)
+    zoo.export_model(model, tokenizer, root / task, family="transformer", **options)
     return root / task
 
 

@@ -150,9 +150,7 @@ class TestOnTensorFlow:
         model = alternating()
         sampler_kwargs = {}
         if search == "sample":
-            from zoo.decoding import make_sampler
-
-            sampler_kwargs = dict(sampler=make_sampler(top_k=1))
+            sampler_kwargs = dict(top_k=1)
         decode = {"greedy": greedy_decode, "beam": beam_search, "sample": sample}[search]
         kwargs = dict(KWARGS, max_length=6, **sampler_kwargs)
 

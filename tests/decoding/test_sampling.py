@@ -91,12 +91,25 @@ def test_a_seed_makes_the_draw_reproducible(rng):
 @pytest.mark.parametrize(
     "settings, message",
     [
-        (dict(temperature=0.0), "positive number"),
-        (dict(top_k=0), "positive int"),
+        (dict(temperature=-0.5), r"number >= 0"),
+        (dict(top_k=2.5), "must be an int"),
         (dict(top_p=1.5), r"in \(0, 1\]"),
-        (dict(sampler=object(), seed=1), "not both"),
+        (dict(seed=1.5), "`seed` must be an int"),
     ],
 )
 def test_bad_settings_are_explained(settings, message):
     with pytest.raises(ValueError, match=message):
         sample(first_step_model(), [[START]], start_id=START, end_id=END, max_length=2, **settings)
+
+
+def test_temperature_zero_is_greedy_and_top_k_zero_filters_nothing(rng):
+    """The export's conventions, everywhere: temperature 0 decodes greedily, top_k <= 0 and
+    top_p = 1 keep every token."""
+    model = TableModel.random(rng, num_tables=3)
+    kwargs = dict(token_ids=[[START]] * 3, start_id=START, end_id=END, max_length=6)
+    greedy_ids, _ = greedy_decode(model, **kwargs)
+    zero_ids, _ = sample(model, **kwargs, temperature=0.0, seed=5)
+    np.testing.assert_array_equal(np.asarray(zero_ids), np.asarray(greedy_ids))
+    plain, _ = sample(model, **kwargs, seed=9)
+    unfiltered, _ = sample(model, **kwargs, seed=9, top_k=0, top_p=1.0)
+    np.testing.assert_array_equal(np.asarray(plain), np.asarray(unfiltered))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.decoding import beam_search, greedy_decode, make_sampler, sample
+from zoo.decoding import beam_search, greedy_decode, sample
 
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.skipif(
@@ -73,15 +73,23 @@ def test_sizes_can_be_signature_inputs(model, source):
     assert len(translate._list_all_concrete_functions()) == 1  # traced once
 
 
-def test_sampling_traces_with_a_sampler_built_outside(model, source):
+def test_sampling_with_tensor_settings_traces_once_and_equals_eager(model, source):
     kwargs = dict(start_id=1, end_id=2, max_length=6)
-    eager_ids, eager_scores = sample(
-        model, source, **kwargs, sampler=make_sampler(top_p=0.9, seed=5)
+    eager_ids, eager_scores = sample(model, source, **kwargs, top_p=0.9, temperature=0.8, seed=5)
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([], tf.float32),
+            tf.TensorSpec([], tf.float32),
+            tf.TensorSpec([], tf.int32),
+        ]
     )
-    # The sampler's seed is a variable: made once, outside, then traced in any number of times.
-    sampler = make_sampler(top_p=0.9, seed=5)
-    traced = tf.function(lambda ids: sample(model, ids, **kwargs, sampler=sampler))
-    traced_ids, traced_scores = traced(source)
+    def traced(ids, temperature, top_p, seed):
+        return sample(model, ids, **kwargs, temperature=temperature, top_p=top_p, seed=seed)
+
+    traced_ids, traced_scores = traced(source, 0.8, 0.9, 5)
     np.testing.assert_array_equal(traced_ids.numpy(), np.asarray(eager_ids))
     np.testing.assert_allclose(traced_scores.numpy(), np.asarray(eager_scores), atol=1e-5)
-    traced.get_concrete_function(tf.TensorSpec([None, None], tf.int32))  # a second trace
+    traced(source[:1], 1.0, 0.5, 7)  # other settings and batch: the same trace
+    assert len(traced._list_all_concrete_functions()) == 1

@@ -407,7 +407,7 @@ def test_a_new_version_is_picked_up_and_answers(server, exports, tiny_exports):
         vocab_size=export.tokenizer.vocabulary_size,
         num_classes=len(CLASS_NAMES),
     )
-    path = zoo.export(
+    path = zoo.export_model(
         model,
         export.tokenizer,
         exports["classify"],

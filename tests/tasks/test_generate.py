@@ -11,6 +11,7 @@ if keras.config.backend() != "tensorflow":
 
 import zoo  # noqa: E402
 from zoo.data import ByteTokenizer  # noqa: E402
+from zoo.decoding import sampling  # noqa: E402
 from zoo.tasks import generate as generation  # noqa: E402
 from zoo.tasks import get_task  # noqa: E402
 
@@ -33,7 +34,7 @@ def test_filter_logits_top_k_and_top_p_by_hand():
 
     def kept(**settings):
         options = dict(temperature=1.0, top_k=0, top_p=1.0) | settings
-        return np.isfinite(np.asarray(generation.filter_logits(logits, **options)))[0].tolist()
+        return np.isfinite(np.asarray(sampling.filter_logits(logits, **options)))[0].tolist()
 
     assert kept() == [True, True, True, True]
     assert kept(top_k=2) == [True, True, False, False]
@@ -43,7 +44,7 @@ def test_filter_logits_top_k_and_top_p_by_hand():
     assert kept(top_p=0.96) == [True, True, True, True]
     assert kept(top_k=1, top_p=1.0) == [True, False, False, False]
     # Temperature divides the logits.
-    tempered = np.asarray(generation.filter_logits(logits, 2.0, 0, 1.0))
+    tempered = np.asarray(sampling.filter_logits(logits, 2.0, 0, 1.0))
     np.testing.assert_allclose(tempered, logits / 2.0, rtol=1e-6)
 
 
@@ -84,9 +85,9 @@ def test_repeats_can_be_blocked():
     model = tiny_lm("lstm")
     tokenizer = ByteTokenizer()
     prompt_ids, _ = generation.encode_prompts(tokenizer, ["ab"], 30)
-    options = dict(start_id=2, end_id=3, max_new_tokens=30, temperature=0.0)
-    free, _ = generation.generate_token_ids(model, prompt_ids, **options)
-    blocked, _ = generation.generate_token_ids(model, prompt_ids, no_repeat_ngram_size=2, **options)
+    options = dict(start_id=2, end_id=3, max_length=30, temperature=0.0)
+    free, _ = sampling.sample(model, prompt_ids, **options)
+    blocked, _ = sampling.sample(model, prompt_ids, no_repeat_ngram_size=2, **options)
     free = np.asarray(free)[0].tolist()
     assert len(set(zip(free, free[1:]))) < len(free) - 1  # untrained: it repeats itself
     ids = [t for t in np.asarray(blocked)[0].tolist() if t]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import weakref
 from collections.abc import Sequence
 
 import keras
@@ -32,8 +31,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from zoo.decoding.protocol import check_special_ids, start_decoding
-from zoo.decoding.token_loop import decode_token_by_token
+from zoo.decoding.sampling import check_sampling, compiled_sampler, sample
 from zoo.export.archive import Endpoint
 from zoo.export.input_checks import (
     LIMIT_NOTE,
@@ -47,8 +45,6 @@ from zoo.tasks.base import Task, register_task
 from zoo.tasks.preprocessor import Preprocessor, text_list
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTokenAccuracy
 
-NEGATIVE_INFINITY = float("-inf")
-
 
 def position_limit(model) -> int | None:
     """The most positions a model can read (learned positions), or None (no limit)."""
@@ -56,142 +52,6 @@ def position_limit(model) -> int | None:
     if getattr(config, "position_encoding", None) == "learned":
         return int(config.max_sequence_length)
     return None
-
-
-# --- Sampling with tensor settings ------------------------------------------------------
-
-
-def check_sampling(temperature, top_k, top_p) -> None:
-    """Python settings: temperature >= 0 (0 = greedy), any int top_k (<= 0: no filter),
-    top_p in (0, 1]."""
-    if not isinstance(temperature, numbers.Real) or temperature < 0:
-        raise ValueError(
-            f"`temperature` must be a number >= 0 (0 decodes greedily), received {temperature!r}."
-        )
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral)):
-        raise ValueError(f"`top_k` must be an int (<= 0 or None: no top-k), received {top_k!r}.")
-    if top_p is not None and not (isinstance(top_p, numbers.Real) and 0 < top_p <= 1):
-        raise ValueError(
-            f"`top_p` must be in (0, 1] (1 or None: no top-p), received {top_p!r}: the smallest "
-            "set of most likely tokens whose probabilities sum to at least `top_p` is kept."
-        )
-
-
-def filter_logits(logits, temperature, top_k, top_p):
-    """`(N, V)` logits -> tempered logits with everything outside the top `top_k` (when
-    `top_k > 0`) and outside the nucleus `top_p` (Holtzman et al. 2020) at `-inf`.
-    Every setting may be a scalar tensor."""
-    logits = ops.cast(logits, "float32") / ops.maximum(ops.cast(temperature, "float32"), 1e-6)
-    vocabulary = ops.shape(logits)[-1]
-    sorted_logits = ops.flip(ops.sort(logits, axis=-1), axis=-1)  # (N, V), descending
-    # Top-k: keep logits >= the k-th largest (k <= 0 keeps all).
-    k = ops.cast(top_k, "int32")
-    k = ops.where(k > 0, ops.minimum(k, vocabulary), vocabulary)
-    kth = ops.take(sorted_logits, k - 1, axis=1)[:, None]  # (N, 1)
-    logits = ops.where(logits >= kth, logits, NEGATIVE_INFINITY)
-    # Top-p over what top-k left: the smallest prefix of the sorted tokens whose
-    # probabilities reach `top_p` (the token that crosses it is kept).
-    sorted_logits = ops.where(ops.arange(vocabulary)[None, :] < k, sorted_logits, NEGATIVE_INFINITY)
-    probabilities = ops.softmax(sorted_logits, axis=-1)
-    before = ops.cumsum(probabilities, axis=-1) - probabilities  # mass before each token
-    kept = before < ops.cast(top_p, "float32")
-    threshold = ops.min(ops.where(kept, sorted_logits, float("inf")), axis=-1, keepdims=True)
-    return ops.where(logits >= threshold, logits, NEGATIVE_INFINITY)
-
-
-def draw(logits, seed, index):
-    """One token per row from `softmax(logits)`, with the stateless seed `(seed, index)`."""
-    if keras.config.backend() == "jax":
-        import jax
-
-        key = jax.random.fold_in(jax.random.PRNGKey(seed), index)
-        return jax.random.categorical(key, logits, axis=-1).astype("int32")
-    pair = tf.stack([tf.cast(seed, tf.int32), tf.cast(index, tf.int32)])
-    return tf.cast(tf.random.stateless_categorical(logits, 1, seed=pair)[:, 0], tf.int32)
-
-
-def generate_token_ids(
-    model,
-    prompt_ids,
-    *,
-    start_id,
-    end_id,
-    max_new_tokens,
-    temperature=1.0,
-    top_k=0,
-    top_p=1.0,
-    seed=0,
-    no_repeat_ngram_size=0,
-):
-    """`(new token ids (B, max_new_tokens), scores (B,))` after right-padded prompt ids.
-
-    Greedy when `temperature <= 0`, else a draw from the tempered, top-k/top-p-filtered
-    distribution; every setting may be a scalar tensor (TensorFlow)."""
-    check_special_ids(start_id, end_id)
-    state, first_tokens = start_decoding(model, prompt_ids, max_new_tokens, start_id)
-
-    def choose_next(logits, log_probs, index):
-        # `log_probs` has the padding id (and blocked repeats) at -inf; keep them out.
-        allowed = ops.where(ops.isinf(log_probs), NEGATIVE_INFINITY, ops.cast(logits, "float32"))
-        greedy = ops.cast(ops.argmax(log_probs, axis=-1), "int32")
-        sampled = draw(filter_logits(allowed, temperature, top_k, top_p), seed, index)
-        return ops.where(ops.cast(temperature, "float32") > 0, sampled, greedy)
-
-    return decode_token_by_token(
-        model,
-        state,
-        first_tokens,
-        choose_next,
-        end_id=end_id,
-        max_length=max_new_tokens,
-        no_repeat_ngram_size=no_repeat_ngram_size,
-    )
-
-
-# --- Text in, text out, in process ------------------------------------------------------
-
-# Compiled generators by model (weakly held): one trace serves every prompt width, batch
-# size and setting, since they are all tensors.
-_GENERATORS = weakref.WeakKeyDictionary()
-
-
-def compiled_generator(model, *, start_id, end_id, no_repeat_ngram_size=0):
-    """`generate_token_ids` for `model`, compiled once (`tf.function` on TensorFlow;
-    eager elsewhere): `(prompt_ids, max_new_tokens, temperature, top_k, top_p, seed)`."""
-    key = (start_id, end_id, no_repeat_ngram_size)
-    cached = _GENERATORS.setdefault(model, {})
-    if key in cached:
-        return cached[key]
-    model_reference = weakref.ref(model)
-
-    def generate(prompt_ids, max_new_tokens, temperature, top_k, top_p, seed):
-        return generate_token_ids(
-            model_reference(),
-            prompt_ids,
-            start_id=start_id,
-            end_id=end_id,
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-            no_repeat_ngram_size=no_repeat_ngram_size,
-        )
-
-    if keras.config.backend() == "tensorflow":
-        generate = tf.function(
-            generate,
-            input_signature=[
-                tf.TensorSpec([None, None], tf.int32),
-                tf.TensorSpec([], tf.int32),
-                tf.TensorSpec([], tf.float32),
-                tf.TensorSpec([], tf.int32),
-                tf.TensorSpec([], tf.float32),
-                tf.TensorSpec([], tf.int32),
-            ],
-        )
-    cached[key] = generate
-    return generate
 
 
 def fit_prompts(rows, max_new_tokens, *, context_length=None, limit=None):
@@ -265,7 +125,7 @@ def generate_texts(
     )
     if max_new_tokens < 1:
         return [""] * len(prompts)
-    generate = compiled_generator(
+    generate = compiled_sampler(
         model,
         start_id=tokenizer.start_id,
         end_id=tokenizer.end_id,
@@ -654,12 +514,12 @@ class GenerateTask(Task):
                 text_graph, prompt, max_new_tokens, context_length, position_limit
             )
             steps = tf.maximum(steps, 1)
-            token_ids, _ = generate_token_ids(
+            token_ids, _ = sample(
                 model,
                 prompt_ids,
                 start_id=start_id,
                 end_id=end_id,
-                max_new_tokens=steps,
+                max_length=steps,
                 temperature=temperature,
                 top_k=top_k,
                 top_p=top_p,

@@ -409,6 +409,7 @@ class TranslateTask(Task):
                     no_repeat_ngram_size, "no_repeat_ngram_size", 0, note="(0 = off)"
                 )
             source = translate_source_graph(text_graph, text, max_source_length)  # (B, S)
+            empty = tf.equal(tf.strings.length(tf.strings.strip(text)), 0)  # (B,): no token
             token_ids, scores = beam_search(
                 model,
                 source,
