@@ -26,6 +26,7 @@ from zoo.export.archive import Endpoint
 from zoo.special_ids import PAD_ID, START_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.preprocessor import Preprocessor, text_list
+from zoo.training.optimizers import adamw
 
 
 def train_tokenizer(texts: Sequence[str], vocab_size: int, seed: int = 0) -> SubwordTokenizer:
@@ -190,17 +191,13 @@ class ClassifyTask(Task):
     ):
         """AdamW, linear warm-up to `learning_rate` then constant; cross-entropy on class
         logits; accuracy. Weight decay skips biases and layer-norm scales."""
-        if learning_rate <= 0:
-            raise ValueError(f"`learning_rate` must be positive; received {learning_rate}.")
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if warmup_steps else learning_rate,
-            decay_steps=1,  # with alpha=1 the "decay" keeps the rate constant
-            alpha=1.0,
-            warmup_target=learning_rate if warmup_steps else None,
+        optimizer = adamw(
+            learning_rate,
             warmup_steps=warmup_steps,
+            decay="constant",
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
         )
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=clipnorm)
-        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
         model.compile(
             optimizer=optimizer,
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -46,9 +46,9 @@ from zoo.export.archive import Endpoint
 from zoo.export.input_checks import check_default, require
 from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 from zoo.tasks.base import Task, register_task
-from zoo.tasks.generate import GENERATE
 from zoo.tasks.preprocessor import Preprocessor, text_list
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTopKAccuracy
+from zoo.training.optimizers import adamw
 
 MASK_SELECTION_RATE = 0.15  # BERT: 15 % of the tokens, of which
 MASK_TOKEN_RATE = 0.8  # 80 % become [MASK],
@@ -470,19 +470,18 @@ class FillMaskTask(Task):
         """AdamW (BERT's betas and weight decay), linear warm-up to `learning_rate` over
         `warmup_steps`, cosine decay to `min_learning_rate` at `decay_steps`; cross-entropy
         over the masked positions; top-1 and top-5 accuracy there."""
-        # The optimizer and its schedule are the generate product's; only the metrics differ.
-        GENERATE.compile(
-            model,
-            learning_rate=learning_rate,
-            min_learning_rate=min_learning_rate,
+        optimizer = adamw(
+            learning_rate,
             warmup_steps=warmup_steps,
+            decay="cosine",
             decay_steps=decay_steps,
+            min_learning_rate=min_learning_rate,
             weight_decay=weight_decay,
             beta_2=beta_2,
             clipnorm=clipnorm,
         )
         model.compile(
-            optimizer=model.optimizer,
+            optimizer=optimizer,
             loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.0),
             metrics=[MaskedTopKAccuracy(1), MaskedTopKAccuracy(5)],
             jit_compile=jit_compile,

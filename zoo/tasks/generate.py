@@ -44,6 +44,7 @@ from zoo.special_ids import PAD_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.preprocessor import Preprocessor, text_list
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTokenAccuracy
+from zoo.training.optimizers import adamw
 
 
 def position_limit(model) -> int | None:
@@ -403,25 +404,19 @@ class GenerateTask(Task):
         jit_compile=False,
     ):
         """AdamW, linear warm-up to `learning_rate`, cosine decay to `min_learning_rate` at
-        step `decay_steps` (nanoGPT's recipe); cross-entropy in nats over real tokens.
-        Weight decay skips biases and layer-norm scales."""
-        if not 0 < min_learning_rate <= learning_rate:
-            raise ValueError(
-                "Need 0 < min_learning_rate <= learning_rate; received "
-                f"{min_learning_rate} and {learning_rate}."
-            )
-        warmup_steps = min(warmup_steps, max(decay_steps - 1, 0))
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if warmup_steps else learning_rate,
-            decay_steps=max(decay_steps - warmup_steps, 1),
-            alpha=min_learning_rate / learning_rate,
-            warmup_target=learning_rate if warmup_steps else None,
+        step `decay_steps` (nanoGPT's recipe; `zoo.training.optimizers.adamw`);
+        cross-entropy in nats over real tokens. Weight decay skips biases and layer-norm
+        scales."""
+        optimizer = adamw(
+            learning_rate,
             warmup_steps=warmup_steps,
+            decay="cosine",
+            decay_steps=decay_steps,
+            min_learning_rate=min_learning_rate,
+            weight_decay=weight_decay,
+            beta_2=beta_2,
+            clipnorm=clipnorm,
         )
-        optimizer = keras.optimizers.AdamW(
-            schedule, weight_decay=weight_decay, beta_1=0.9, beta_2=beta_2, clipnorm=clipnorm
-        )
-        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
         model.compile(
             optimizer=optimizer,
             loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.0),

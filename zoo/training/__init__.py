@@ -16,6 +16,7 @@ from zoo.training.distribution import (
 )
 from zoo.training.losses import MaskedSparseCategoricalCrossentropy
 from zoo.training.metrics import MaskedTokenAccuracy, MaskedTopKAccuracy
+from zoo.training.optimizers import adamw
 from zoo.training.runtime import configure_runtime, describe_devices
 from zoo.training.schedules import TransformerSchedule
 from zoo.training.seq2seq import compile_seq2seq
@@ -29,6 +30,7 @@ __all__ = [
     "MaskedTopKAccuracy",
     "TimeBudget",
     "TransformerSchedule",
+    "adamw",
     "compile_seq2seq",
     "configure_runtime",
     "data_parallel",
