@@ -100,6 +100,13 @@ def ids_to_ragged(token_ids: Sequence[Sequence[int]]):
     return tf.RaggedTensor.from_row_lengths(flat_ids, row_lengths)
 
 
+def fillable_vocabulary_size(texts: Sequence[str], vocabulary_size: int) -> int:
+    """`vocabulary_size`, capped at what `texts` can fill: their distinct words plus 300
+    (bytes and specials). SentencePiece refuses a vocabulary larger than its corpus holds,
+    so the task tokenizers of small corpora ask for this."""
+    return min(vocabulary_size, max(300, len(set(" ".join(texts).split())) + 300))
+
+
 class SubwordTokenizer:
     """A SentencePiece sub-word tokenizer with zoo's special ids.
 

@@ -103,6 +103,21 @@ class ZooModel(keras.Model):
         return cls(config.pop("config"), **config)
 
 
+def position_limit(model) -> int | None:
+    """The most positions a model can read (`position_encoding="learned"`: its table's
+    `max_sequence_length`), or None (sinusoidal positions, recurrent models: no limit)."""
+    config = model.config
+    if getattr(config, "position_encoding", None) == "learned":
+        return int(config.max_sequence_length)
+    return None
+
+
+def within_positions(model, limit: int) -> int:
+    """`limit`, cut to the positions `model` can read."""
+    positions = position_limit(model)
+    return limit if positions is None else min(limit, positions)
+
+
 def token_ids_input(name="token_ids"):
     return keras.Input(shape=(None,), dtype="int32", name=name)
 

@@ -22,6 +22,7 @@ from zoo.data import (
     make_classification_dataset,
     pad_batch,
 )
+from zoo.data.tokenizers import fillable_vocabulary_size
 from zoo.export.archive import Endpoint
 from zoo.special_ids import PAD_ID, START_ID
 from zoo.tasks.base import Task, register_task
@@ -32,8 +33,8 @@ from zoo.training.optimizers import adamw
 def train_tokenizer(texts: Sequence[str], vocab_size: int, seed: int = 0) -> SubwordTokenizer:
     """A SentencePiece vocabulary of the training texts, capped at what they can fill (their
     distinct words plus 300 for bytes and specials)."""
-    vocab_size = min(vocab_size, max(300, len(set(" ".join(texts).split())) + 300))
-    return SubwordTokenizer.train(list(texts), vocab_size, seed=seed)
+    texts = list(texts)
+    return SubwordTokenizer.train(texts, fillable_vocabulary_size(texts, vocab_size), seed=seed)
 
 
 def make_datasets(splits: dict, tokenizer, *, batch_size: int, max_length: int, seed: int = 0):

@@ -40,19 +40,12 @@ from zoo.export.input_checks import (
     require,
     require_in_range,
 )
+from zoo.models.base import position_limit
 from zoo.special_ids import PAD_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.preprocessor import Preprocessor, text_list
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTokenAccuracy
 from zoo.training.optimizers import adamw
-
-
-def position_limit(model) -> int | None:
-    """The most positions a model can read (learned positions), or None (no limit)."""
-    config = model.config
-    if getattr(config, "position_encoding", None) == "learned":
-        return int(config.max_sequence_length)
-    return None
 
 
 def fit_prompts(rows, max_new_tokens, *, context_length=None, limit=None):

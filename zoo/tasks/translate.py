@@ -15,9 +15,11 @@ import keras
 import numpy as np
 
 from zoo.data import SubwordTokenizer, default_bucket_boundaries, pad_batch
+from zoo.data.tokenizers import fillable_vocabulary_size
 from zoo.decoding import beam_search
 from zoo.decoding.compiled import compiled_decoder
 from zoo.export.archive import Endpoint
+from zoo.models.base import within_positions
 from zoo.special_ids import PAD_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.preprocessor import Preprocessor, text_list
@@ -30,7 +32,7 @@ def train_tokenizer(pairs, vocab_size: int, seed: int = 0) -> SubwordTokenizer:
     A vocabulary larger than the corpus can fill is an error in SentencePiece, so the size
     is capped at the corpus's distinct words plus 300 (bytes and specials)."""
     sentences = [sentence for pair in pairs for sentence in pair]
-    vocab_size = min(vocab_size, max(300, len(set(" ".join(sentences).split())) + 300))
+    vocab_size = fillable_vocabulary_size(sentences, vocab_size)
     return SubwordTokenizer.train(sentences, vocab_size, seed=seed)
 
 
@@ -266,8 +268,7 @@ class TranslatePreprocessor(Preprocessor):
 
         beam_limit = self.options.get("beam_width_limit", BEAM_WIDTH_LIMIT)
         length_limit = self.options.get("max_length_limit", MAX_LENGTH_LIMIT)
-        if getattr(model.config, "position_encoding", None) == "learned":
-            length_limit = min(length_limit, model.config.max_sequence_length)
+        length_limit = within_positions(model, length_limit)
         return {
             "beam_width": check_default(
                 "beam_width", self.options.get("beam_width"), BEAM_WIDTH, 1, beam_limit
@@ -349,8 +350,7 @@ class TranslateTask(Task):
     def export(self, model, tokenizer, directory, *, max_length_limit=MAX_LENGTH_LIMIT, **options):
         # The model card records the limit a request meets: a model with learned positions
         # cannot decode past them.
-        if getattr(model.config, "position_encoding", None) == "learned":
-            max_length_limit = min(max_length_limit, model.config.max_sequence_length)
+        max_length_limit = within_positions(model, max_length_limit)
         return super().export(
             model, tokenizer, directory, max_length_limit=max_length_limit, **options
         )
@@ -390,8 +390,7 @@ class TranslateTask(Task):
         start_id, end_id = text_graph.card["start_id"], text_graph.card["end_id"]
         check_limit("beam_width_limit", beam_width_limit)
         check_limit("max_length_limit", max_length_limit)
-        if getattr(model.config, "position_encoding", None) == "learned":
-            max_length_limit = min(max_length_limit, model.config.max_sequence_length)
+        max_length_limit = within_positions(model, max_length_limit)
         defaults = {
             "beam_width": check_default("beam_width", beam_width, BEAM_WIDTH, 1, beam_width_limit),
             "max_length": check_default("max_length", max_length, MAX_LENGTH, 1, max_length_limit),
