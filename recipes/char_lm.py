@@ -47,23 +47,8 @@ from zoo.tasks import generate as generation
 from zoo.training.backup import backed_up_epochs
 from zoo.training.callbacks import BACKUP_DIR
 
-# What the recipe sets in a family's preset (config flags still win).
-RECIPE_MODEL = {
-    # nanoGPT's model: pre-norm, GELU, learned positions, tied embeddings, no dropout.
-    "transformer": dict(
-        num_layers=4,
-        hidden_dim=128,
-        num_heads=4,
-        intermediate_dim=512,
-        dropout=0.0,
-        norm_first=True,
-        activation="gelu",
-        position_encoding="learned",
-        share_embeddings=True,
-    ),
-    "lstm": dict(num_layers=2, hidden_dim=256, dropout=0.0, share_embeddings=False),
-    "simple_rnn": dict(num_layers=2, hidden_dim=256, dropout=0.0, share_embeddings=False),
-}
+# The models: the registry's tuning `"char_lm"` on the `--preset` size (config flags still
+# win; for the Transformer, nanoGPT's model); see `zoo.list_tunings(family)`.
 SHAKESPEARE_CARD = {
     "name": "tinyshakespeare (Karpathy, char-rnn)",
     "licence": "public domain (the works of Shakespeare)",
@@ -170,7 +155,7 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_i
 
 
 def _with_context(family, overrides, context):
-    config = {**RECIPE_MODEL.get(family, {}), **overrides}
+    config = {**zoo.list_tunings(family).get("char_lm", {}), **overrides}
     if family == "transformer" and config.get("position_encoding") == "learned":
         config.setdefault("max_sequence_length", context)
     return config

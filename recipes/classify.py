@@ -47,12 +47,8 @@ from zoo.data import (
 from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
 from zoo.tasks import classify as classification
 
-# What the recipe sets in a family's preset (config flags still win).
-RECIPE_MODEL = {
-    "transformer": dict(dropout=0.1),
-    "lstm": dict(dropout=0.3, share_embeddings=False),
-    "simple_rnn": dict(dropout=0.3, share_embeddings=False),
-}
+# The models: the registry's tuning `"classify"` on the `--preset` size (config flags still
+# win); see `zoo.list_tunings(family)`.
 SST2_CARD = {
     "name": "SST-2 (GLUE), Stanford Sentiment Treebank",
     "licence": "distributed for research; cite the paper (see citation)",
@@ -150,8 +146,10 @@ def build_model(settings: Settings, overrides: dict, tokenizer, num_classes: int
         )
     checkpoint, _ = pretrained_files(settings.pretrained)
     encoder = keras.saving.load_model(checkpoint, compile=False)
-    if overrides:
-        print(f"Not applied with --pretrained (the backbone keeps its own): {sorted(overrides)}.")
+    tuned = zoo.list_tunings(settings.model).get("classify", {})
+    given = sorted(key for key, value in overrides.items() if tuned.get(key, object()) != value)
+    if given:
+        print(f"Not applied with --pretrained (the backbone keeps its own): {given}.")
     model = classification.from_pretrained_encoder(encoder, num_classes)
     print(f"Fine-tuning {checkpoint}: a classifier on its backbone ({encoder.backbone.name}).")
     return model
@@ -308,7 +306,7 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metri
 def run(settings: Settings | None = None, **overrides) -> dict:
     """Train, evaluate and export; returns the figures (also written to `run_dir`)."""
     settings = settings or Settings()
-    overrides = {**RECIPE_MODEL.get(settings.model, {}), **overrides}
+    overrides = {**zoo.list_tunings(settings.model).get("classify", {}), **overrides}
     run_dir = start_run(settings)
     splits, data_card = load_data(settings)
     tokenizer = tokenizer_for(settings, splits["train"].texts, run_dir)

@@ -67,29 +67,9 @@ DEMO = dict(
     learning_rate_scale=2.0,
     test_sentences=200,
 )
-DEMO_MODEL = dict(
-    num_layers=2, hidden_dim=128, num_heads=4, intermediate_dim=512, dropout=0.0, norm_first=True
-)
-# What the recipe changes in a family's preset (config flags still win), and the training
-# settings it uses for each family (flags still win): for a budget of minutes, measured in
-# README ("The recurrent families"). The Transformer learns fastest pre-norm, without
-# dropout, with tied embeddings. The recurrent families: untied, without dropout, embeddings
-# at the scale a Transformer's have (standard deviation 1, not Keras's ±0.05) and residual
-# connections (together they end the long plateau at the unigram loss), a bidirectional first
-# encoder layer (GNMT); Keras's gate biases (the chrono initialisation delayed learning here).
-RECURRENT_MODEL = dict(
-    dropout=0.0,
-    share_embeddings=False,
-    embedding_stddev=1.0,
-    residual=True,
-    bidirectional_encoder=True,
-)
-RECIPE_MODEL = {
-    "transformer": dict(dropout=0.0, norm_first=True, share_embeddings=True),
-    "lstm": RECURRENT_MODEL,
-    "gru": RECURRENT_MODEL,
-    "simple_rnn": RECURRENT_MODEL,
-}
+# The models: the registry's tunings `"translate"` (each family) and `"translate_demo"` (the
+# Transformer of `--demo`), on the `--preset` size (config flags still win); see
+# `zoo.list_tunings(family)` and README ("The recurrent families") for why.
 # The paper's schedule (warm-up, then inverse square root) for the Transformer; for the
 # RNNs the same formula with a short warm-up and 0.4 of its scale (a peak of 3.5e-3 at step
 # 50) and small batches: more, cheaper steps escape the plateau sooner.
@@ -294,7 +274,7 @@ def decoding(settings: Settings) -> dict:
 def run(settings: Settings | None = None, **overrides) -> dict:
     """Train, evaluate and export; returns the figures (also written to `run_dir`)."""
     settings = with_family_defaults(settings or Settings())
-    overrides = {**RECIPE_MODEL.get(settings.model, {}), **overrides}
+    overrides = {**zoo.list_tunings(settings.model).get("translate", {}), **overrides}
     run_dir = start_run(settings)
     train_pairs, validation_pairs, test_pairs, data_card = load_data(settings)
     tokenizer = tokenizer_for(settings, train_pairs, run_dir)
@@ -417,7 +397,7 @@ def parse_args(argv=None) -> tuple[Settings, dict]:
             settings, **{k: v for k, v in DEMO.items() if k not in given}
         )
         if settings.model == "transformer":
-            overrides = {**DEMO_MODEL, **overrides}
+            overrides = {**zoo.list_tunings("transformer")["translate_demo"], **overrides}
     return settings, overrides
 
 

@@ -10,6 +10,7 @@ from zoo.registry import (
     list_models,
     list_presets,
     list_tasks,
+    list_tunings,
     register,
     unregister,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "list_models",
     "list_presets",
     "list_tasks",
+    "list_tunings",
     "register",
     "unregister",
 ]

@@ -29,6 +29,8 @@ class ModelFamily:
     presets: dict[str, dict[str, Any]]
     default_task: str
     default_preset: str
+    # Named changes on a size preset, tuned for one use (a recipe's model): `tuning=...`.
+    tunings: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 _FAMILIES: dict[str, ModelFamily] = {}
@@ -51,6 +53,7 @@ def register(
     presets: dict[str, dict[str, Any]],
     default_task: str,
     default_preset: str,
+    tunings: dict[str, dict[str, Any]] | None = None,
 ):
     """Register a family's builder: `@register("gru", config_class=..., tasks=..., ...)`.
 
@@ -85,6 +88,11 @@ def register(
         raise _unknown("task", default_task, tasks)
     if default_preset not in presets:
         raise _unknown("preset", default_preset, presets)
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    for tuning, changes in (tunings or {}).items():
+        for key in changes:
+            if key not in fields:
+                raise _unknown("config field", key, fields, f" (in tuning {tuning!r}).")
 
     def decorator(builder):
         if name in _FAMILIES:
@@ -100,6 +108,7 @@ def register(
             presets={key: dict(value) for key, value in presets.items()},
             default_task=default_task,
             default_preset=default_preset,
+            tunings={key: dict(value) for key, value in (tunings or {}).items()},
         )
         return builder
 
@@ -134,8 +143,23 @@ def list_presets(name: str) -> dict[str, dict[str, Any]]:
     return {key: dict(value) for key, value in get_family(name).presets.items()}
 
 
-def get_config(name: str, task: str | None = None, preset: str | None = None, **overrides):
-    """The config `build()` would use: preset values, then `task`, then `overrides`."""
+def list_tunings(name: str) -> dict[str, dict[str, Any]]:
+    """Tuning name -> the config fields it changes on a size preset, for family `name`: the
+    models the recipes train (`"translate"`, `"char_lm"`, `"classify"`, ...), named so that
+    they are built, listed and compared like presets."""
+    return {key: dict(value) for key, value in get_family(name).tunings.items()}
+
+
+def get_config(
+    name: str,
+    task: str | None = None,
+    preset: str | None = None,
+    *,
+    tuning: str | None = None,
+    **overrides,
+):
+    """The config `build()` would use: preset values, then the tuning's changes, then `task`,
+    then `overrides`."""
     family = get_family(name)
     task = family.default_task if task is None else task
     if task not in family.tasks:
@@ -147,7 +171,12 @@ def get_config(name: str, task: str | None = None, preset: str | None = None, **
     for key in overrides:
         if key not in fields:
             raise _unknown("config field", key, fields - {"task"}, f" (fields of {name!r}).")
-    values = {**family.presets[preset], **overrides, "task": task}
+    changes = {}
+    if tuning is not None:
+        if tuning not in family.tunings:
+            raise _unknown("tuning", tuning, family.tunings, f" ({name!r} has these).")
+        changes = family.tunings[tuning]
+    values = {**family.presets[preset], **changes, **overrides, "task": task}
     return family.config_class(**values)
 
 
@@ -156,7 +185,13 @@ HEAD_FIELDS = ("num_classes", "num_outputs")
 
 
 def build(
-    name: str, task: str | None = None, preset: str | None = None, *, backbone=None, **overrides
+    name: str,
+    task: str | None = None,
+    preset: str | None = None,
+    *,
+    tuning: str | None = None,
+    backbone=None,
+    **overrides,
 ):
     """Build a registered model.
 
@@ -166,6 +201,8 @@ def build(
             family's canonical task (`"seq2seq"`).
         preset: `"tiny"`, `"small"`, `"base"` or `"big"`; default: the family's canonical
             size (for `"transformer"`, the paper's base model).
+        tuning: named changes on that size, tuned for one use (`list_tunings(name)`: the
+            recipes' models, e.g. `"translate"`).
         backbone: another model's `model.backbone` to build on (fine-tuning): the new model
             takes its layers, the same objects and weights, and adds its own head; its config
             is the backbone's with `task` and the head's fields (`num_classes`,
@@ -183,7 +220,12 @@ def build(
     """
     family = get_family(name)
     if backbone is None:
-        return family.builder(get_config(name, task=task, preset=preset, **overrides))
+        config = get_config(name, task=task, preset=preset, tuning=tuning, **overrides)
+        return family.builder(config)
+    if tuning is not None:
+        raise ValueError(
+            f"A model built on a backbone takes its config from it; drop tuning={tuning!r}."
+        )
     return family.builder(_config_on_backbone(name, backbone, task, preset, overrides), backbone)
 
 

@@ -137,3 +137,23 @@ def test_register_a_users_family_and_reject_duplicates():
     finally:
         zoo.unregister("bag_of_words")
     assert "bag_of_words" not in zoo.list_models()
+
+
+def test_tunings_are_named_listable_changes_on_a_size():
+    assert set(zoo.list_tunings("transformer")) >= {"translate", "translate_demo", "char_lm"}
+    tuned = zoo.get_config("lstm", preset="small", tuning="translate")
+    small = zoo.get_config("lstm", preset="small")
+    assert (tuned.residual, tuned.bidirectional_encoder, tuned.embedding_stddev) == (
+        True,
+        True,
+        1.0,
+    )
+    assert (tuned.hidden_dim, tuned.num_layers) == (small.hidden_dim, small.num_layers)
+    # A keyword still wins over the tuning.
+    untied = zoo.get_config("lstm", preset="tiny", tuning="translate", residual=False)
+    assert untied.residual is False
+    demo = zoo.build("transformer", preset="small", tuning="translate_demo", vocab_size=50)
+    config = demo.config
+    assert (config.num_layers, config.hidden_dim, config.norm_first) == (2, 128, True)
+    with pytest.raises(ValueError, match=r"Unknown tuning 'translation'.*Did you mean 'translate'"):
+        zoo.build("gru", tuning="translation")

@@ -6,6 +6,7 @@ import pytest
 if keras.config.backend() != "tensorflow":
     pytest.skip("the recipe exports a SavedModel (TensorFlow)", allow_module_level=True)
 
+import zoo
 from recipes import char_lm  # noqa: E402
 
 
@@ -13,7 +14,7 @@ def test_flags_defaults_are_nanogpts_configuration():
     settings, overrides = char_lm.parse_args([])
     assert (settings.sequence_length, settings.batch_size, settings.steps) == (64, 12, 2000)
     assert (settings.learning_rate, settings.min_learning_rate) == (1e-3, 1e-4)
-    model = char_lm.RECIPE_MODEL["transformer"]
+    model = zoo.list_tunings("transformer")["char_lm"]
     assert (model["num_layers"], model["num_heads"], model["hidden_dim"]) == (4, 4, 128)
     settings, overrides = char_lm.parse_args(
         ["--model", "lstm", "--hidden-dim", "64", "--prompts", "ROMEO:", "--time-budget", "5"]

@@ -6,6 +6,7 @@ import pytest
 if keras.config.backend() != "tensorflow":
     pytest.skip("the translation recipe exports a SavedModel (TensorFlow)", allow_module_level=True)
 
+import zoo
 from recipes import translate  # noqa: E402
 
 
@@ -37,8 +38,8 @@ def test_each_family_gets_its_measured_defaults_and_flags_still_win():
     assert (transformer.warmup_steps, transformer.tokens_per_batch) == (400, 4096)
     settings, _ = translate.parse_args(["--model", "gru", "--warmup-steps", "7"])
     assert translate.with_family_defaults(settings).warmup_steps == 7
-    assert translate.RECIPE_MODEL["lstm"]["share_embeddings"] is False
-    assert translate.RECIPE_MODEL["transformer"]["share_embeddings"] is True
+    assert zoo.list_tunings("lstm")["translate"]["share_embeddings"] is False
+    assert zoo.list_tunings("transformer")["translate"]["share_embeddings"] is True
 
 
 def test_a_recurrent_model_with_the_recipes_defaults_exports_and_reloads(tmp_path):
@@ -61,7 +62,8 @@ def test_a_recurrent_model_with_the_recipes_defaults_exports_and_reloads(tmp_pat
     assert result["settings"]["warmup_steps"] == translate.RECIPE_TRAINING["gru"]["warmup_steps"]
     assert result["export_agrees_with_model"]  # reloaded with TensorFlow alone
     card = json.loads((tmp_path / "saved" / "1" / "assets" / "zoo.json").read_text())
-    assert card["config"]["embedding_stddev"] == translate.RECIPE_MODEL["gru"]["embedding_stddev"]
+    tuned = zoo.list_tunings("gru")["translate"]
+    assert card["config"]["embedding_stddev"] == tuned["embedding_stddev"]
     # serving_default (text alone) decodes as the run was told, not at the library's 4 / 64.
     assert card["serving_default"]["defaults"] == {"beam_width": 2, "max_length": 16}
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from zoo.models.recurrent import build_recurrent
-from zoo.models.recurrent_config import RECURRENT_PRESETS, RecurrentConfig
+from zoo.models.recurrent_config import GRU_TUNINGS, RECURRENT_PRESETS, RecurrentConfig
 from zoo.registry import TASKS, register
 
 
@@ -15,6 +15,7 @@ from zoo.registry import TASKS, register
     presets=RECURRENT_PRESETS,
     default_task="seq2seq",
     default_preset="base",
+    tunings=GRU_TUNINGS,
 )
 def build_gru(config: RecurrentConfig, backbone=None):
     """GRU stacks (`keras.layers.GRU`, `reset_after=True` as cuDNN has it), sized like the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zoo.models.recurrent import build_recurrent
-from zoo.models.recurrent_config import RECURRENT_PRESETS, RecurrentConfig
+from zoo.models.recurrent_config import RECURRENT_PRESETS, RECURRENT_TUNINGS, RecurrentConfig
 from zoo.registry import TASKS, register
 
 
@@ -14,6 +14,7 @@ from zoo.registry import TASKS, register
     presets=RECURRENT_PRESETS,
     default_task="seq2seq",
     default_preset="base",
+    tunings=RECURRENT_TUNINGS,
 )
 def build_simple_rnn(config: RecurrentConfig, backbone=None):
     """Elman RNN stacks (`keras.layers.SimpleRNN`), sized like the LSTM presets."""

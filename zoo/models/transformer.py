@@ -21,7 +21,11 @@ from zoo.models.base import (
     to_float32,
     token_ids_input,
 )
-from zoo.models.transformer_config import TRANSFORMER_PRESETS, TransformerConfig
+from zoo.models.transformer_config import (
+    TRANSFORMER_PRESETS,
+    TRANSFORMER_TUNINGS,
+    TransformerConfig,
+)
 from zoo.registry import register
 
 
@@ -425,6 +429,7 @@ class TransformerEncoderModel(TransformerStacks, ZooModel):
     presets=TRANSFORMER_PRESETS,
     default_task="seq2seq",
     default_preset="base",
+    tunings=TRANSFORMER_TUNINGS,
 )
 def build_transformer(config: TransformerConfig, backbone=None) -> keras.Model:
     """Vaswani et al. 2017, "Attention Is All You Need"; `base` and `big` are its Table 3."""
