@@ -43,16 +43,13 @@ from zoo.data import (
     training_dataset,
     validation_dataset,
 )
+from zoo.data.cards import SHAKESPEARE_CARD
 from zoo.tasks import generate as generation
 from zoo.training.backup import backed_up_epochs
 from zoo.training.callbacks import BACKUP_DIR
 
 # The models: the registry's tuning `"char_lm"` on the `--preset` size (config flags still
 # win; for the Transformer, nanoGPT's model); see `zoo.list_tunings(family)`.
-SHAKESPEARE_CARD = {
-    "name": "tinyshakespeare (Karpathy, char-rnn)",
-    "licence": "public domain (the works of Shakespeare)",
-}
 
 
 @dataclasses.dataclass

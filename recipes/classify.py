@@ -44,20 +44,12 @@ from zoo.data import (
     read_labelled_text,
     split_by_sentence,
 )
+from zoo.data.cards import SST2_CARD
 from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
 from zoo.tasks import classify as classification
 
 # The models: the registry's tuning `"classify"` on the `--preset` size (config flags still
 # win); see `zoo.list_tunings(family)`.
-SST2_CARD = {
-    "name": "SST-2 (GLUE), Stanford Sentiment Treebank",
-    "licence": "distributed for research; cite the paper (see citation)",
-    "citation": "Richard Socher, Alex Perelygin, Jean Wu, Jason Chuang, Christopher Manning, "
-    "Andrew Ng and Christopher Potts. Recursive Deep Models for Semantic Compositionality Over "
-    "a Sentiment Treebank. EMNLP 2013.",
-    "also": "Wang et al. 2018, GLUE: A Multi-Task Benchmark and Analysis Platform for Natural "
-    "Language Understanding",
-}
 SST2_CLASS_NAMES = ("negative", "positive")
 SAMPLES = [
     "a gorgeous , witty , seductive movie .",

@@ -38,6 +38,7 @@ from zoo.data import (
     read_sentence_pairs,
     split_by_source,
 )
+from zoo.data.cards import TATOEBA_CARD
 from zoo.tasks import translate as translation
 
 SAMPLES = [
@@ -46,11 +47,6 @@ SAMPLES = [
     "the small cat sees the black dog",
     "the children eat the green apples",
 ]
-TATOEBA_CARD = {
-    "name": "Tatoeba English-French (manythings.org/anki, 2017-09-29)",
-    "licence": "CC BY 2.0",
-    "attribution": "Attribution: www.manythings.org/anki and tatoeba.org",
-}
 
 
 # Fewer pairs cannot be split into three useful parts (1 pair splits 0/0/1, 2 pairs 0/1/1).

@@ -58,6 +58,10 @@ __all__ = ["COMPACTION_STEPS", "STOP_RULES", "beam_search", "wu_length_penalty"]
 STOP_RULES = ("current_length", "max_length")
 # Steps after which sentences that have stopped leave the batch (TensorFlow only).
 COMPACTION_STEPS = (8, 12, 16, 24, 32, 48, 64, 96, 128)
+# The paper's decoding (Vaswani et al. 2017, section 6.1): beam 4, length penalty 0.6 — the
+# defaults of every translation in zoo, in process and in exports.
+BEAM_WIDTH = 4
+LENGTH_PENALTY = 0.6
 
 
 def beam_search(
@@ -67,8 +71,8 @@ def beam_search(
     start_id,
     end_id,
     max_length,
-    beam_width=4,
-    length_penalty=0.6,
+    beam_width=BEAM_WIDTH,
+    length_penalty=LENGTH_PENALTY,
     stop_rule="current_length",
     compaction_steps=COMPACTION_STEPS,
     no_repeat_ngram_size=0,

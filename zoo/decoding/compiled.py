@@ -6,7 +6,7 @@ import weakref
 
 import keras
 
-from zoo.decoding.beam_search import beam_search
+from zoo.decoding.beam_search import LENGTH_PENALTY, beam_search
 from zoo.decoding.greedy import greedy_decode
 
 # Compiled decoders by model, then by settings: tracing beam search takes seconds, so
@@ -21,7 +21,7 @@ def compiled_decoder(
     start_id,
     end_id,
     max_length,
-    length_penalty=0.6,
+    length_penalty=LENGTH_PENALTY,
     no_repeat_ngram_size=0,
 ):
     """`token ids (B, S) -> (token_ids, scores)`, compiled once: a `tf.function` on

@@ -17,6 +17,7 @@ import numpy as np
 from zoo.data import SubwordTokenizer, default_bucket_boundaries, pad_batch
 from zoo.data.tokenizers import fillable_vocabulary_size
 from zoo.decoding import beam_search
+from zoo.decoding.beam_search import BEAM_WIDTH, LENGTH_PENALTY
 from zoo.decoding.compiled import compiled_decoder
 from zoo.export.archive import Endpoint
 from zoo.models.base import within_positions
@@ -147,7 +148,6 @@ def translate_source_graph(text_graph, text, max_source_length: int = 128):
 
 # `translate_batch`'s defaults, and so what `serving_default` sends by default (export
 # options `beam_width`, `max_length`).
-BEAM_WIDTH = 4
 MAX_LENGTH = 64
 
 
@@ -157,7 +157,7 @@ def translate_batch(
     texts: Sequence[str],
     *,
     beam_width: int = BEAM_WIDTH,
-    length_penalty: float = 0.6,
+    length_penalty: float = LENGTH_PENALTY,
     max_length: int = MAX_LENGTH,
     max_source_length: int = 128,
     no_repeat_ngram_size: int = 0,
@@ -294,7 +294,7 @@ class TranslatePreprocessor(Preprocessor):
             batch_size=batch_size,
             beam_width=beam_width,
             max_length=max_length,
-            length_penalty=options.get("length_penalty", 0.6),
+            length_penalty=options.get("length_penalty", LENGTH_PENALTY),
             max_source_length=self.max_source_length,
             no_repeat_ngram_size=options.get("no_repeat_ngram_size", 0),
         )
@@ -331,7 +331,7 @@ class TranslateTask(Task):
         self,
         *,
         max_source_length=128,
-        length_penalty=0.6,
+        length_penalty=LENGTH_PENALTY,
         no_repeat_ngram_size=0,
         beam_width_limit=BEAM_WIDTH_LIMIT,
         max_length_limit=MAX_LENGTH_LIMIT,
@@ -361,7 +361,7 @@ class TranslateTask(Task):
         text_graph,
         *,
         max_source_length=128,
-        length_penalty=0.6,
+        length_penalty=LENGTH_PENALTY,
         no_repeat_ngram_size=0,
         beam_width_limit=BEAM_WIDTH_LIMIT,
         max_length_limit=MAX_LENGTH_LIMIT,
