@@ -6,17 +6,18 @@
 
 A model not given is a tiny untrained export made for the run (generation: 32 new bytes).
 Starts `zoo serve` in a subprocess over the export folders and, for each model and each
-concurrency (1, 8, 32), sends `--requests` requests (one sentence each, `serving_default`:
-the export's default settings) from that many client threads, bounded by `--seconds` per
-level; records p50/p99 latency, throughput (sentences/s), errors and the server's memory
-(RSS of its process) before and after, and the first request's latency after the server
-started answering (warm-up replayed). Beside it, the same export in this process with
-TensorFlow alone: `serving_default` on batches of 64 sentences (the in-process throughput
-the server is compared with) and on one sentence (the latency the server adds to). With
-`--unbatched`, the translation levels run again on a server started with
-`--max-batch-rows 1`, which shows what batching concurrent requests gains. Generation's
-`serving_default` samples (seed 0), so the server never batches it: each request's text
-must not depend on what else arrives.
+concurrency (1, 8, 32), sends `--requests` requests (default: 16 per client thread) of one
+sentence each (`serving_default`: the export's default settings) from that many client
+threads, bounded by `--seconds` per level; records p50/p99 latency, throughput
+(sentences/s), errors and the server's memory (RSS of its process) before and after, and
+the first request's latency after the server started answering (warm-up replayed).
+
+Beside it, the same export in this process with TensorFlow alone: `serving_default` on
+batches of 64 sentences (the in-process throughput the server is compared with) and on one
+sentence (the latency the server adds to). With `--unbatched`, the translation levels run
+again on a server started with `--max-batch-rows 1`, which shows what batching concurrent
+requests gains. Generation's `serving_default` samples (seed 0), so the server never
+batches it: each request's text must not depend on what else arrives.
 
 Sentences: the English side of zoo's generated English-French pairs (no download). Writes
 `serving_load.json` and `serving_load.md` to `--output-dir`. On a shared machine the
@@ -216,13 +217,17 @@ def main(argv=None) -> dict:
     parser.add_argument("--translate", type=Path, help="a translation export folder")
     parser.add_argument("--generate", type=Path, help="a generation export folder")
     parser.add_argument("--quick", action="store_true", help="tiny exports, few requests")
-    parser.add_argument("--requests", type=int, default=None, help="per level (96; quick 32)")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="per level (16 per client thread, at least 64; quick: 32)",
+    )
     parser.add_argument("--seconds", type=float, default=90.0, help="cap per level (90)")
     parser.add_argument("--unbatched", action="store_true", help="also --max-batch-rows 1")
     parser.add_argument("--output-dir", type=Path, default=Path("build/serving_load"))
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    requests = args.requests or (32 if args.quick else 96)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as temporary:
         paths = {"translate": args.translate, "generate": args.generate}
@@ -252,6 +257,10 @@ def main(argv=None) -> dict:
                     if label == "unbatched" and name != "translate":
                         continue
                     for concurrency in CONCURRENCY:
+                        # Enough rounds that batches of every size run more than once.
+                        requests = args.requests or (
+                            32 if args.quick else max(64, 16 * concurrency)
+                        )
                         row = load_level(server, name, texts, concurrency, requests, args.seconds)
                         row.update(model=name, server=label)
                         print(json.dumps(row), flush=True)

@@ -59,3 +59,32 @@ def test_metrics_and_licence_are_written_into_the_front_matter():
     assert header["datasets"] == ["Tatoeba fra-eng"]
     assert header["metrics"] == {"bleu": 44.4, "chrf": 61.2}
     assert header["intended_use"].startswith("translating")
+
+
+def test_the_runtimes_are_true_saved_model_cli_runs_only_the_byte_level_export(tiny_exports):
+    """`saved_model_cli` (TensorFlow alone) runs the byte-level export's `score` and stops
+    at the SentencePiece op of a subword export, as the cards say."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
+    if cli is None:
+        pytest.skip("saved_model_cli is not installed beside this Python")
+
+    def run(task, signature):
+        return subprocess.run(
+            [cli, "run", "--dir", str(tiny_exports[task].path), "--tag_set", "serve"]
+            + ["--signature_def", signature, "--input_exprs", 'text=["the cat"]'],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    byte_level = run("generate", "score")
+    assert byte_level.returncode == 0, byte_level.stderr[-2000:]
+    assert "Result for output key num_tokens:\n[7]" in byte_level.stdout
+    subword = run("classify", "classify")
+    assert subword.returncode != 0
+    assert "Op type not registered 'SentencepieceOp'" in subword.stderr

@@ -230,5 +230,11 @@ def serve(
             port,
             model.name,
         )
-    server = kserve.ModelServer(http_port=port, enable_grpc=False, workers=1)
+    server = kserve.ModelServer(
+        http_port=port, enable_grpc=False, workers=1, enable_latency_logging=False
+    )
+    # A log line per request (KServe's timings, uvicorn's access log) costs more than the
+    # request on a small machine; as TF Serving, log versions and errors only.
+    for name in ("kserve.trace", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     server.start(models)
