@@ -17,6 +17,7 @@ import json
 import re
 import subprocess
 import sys
+import traceback
 import types
 
 import pytest
@@ -75,16 +76,20 @@ def _attribute_chain(node: ast.Attribute) -> list[str] | None:
     return None
 
 
-def check_names(code: str, where: str) -> list[str]:
-    """What a block that is not run names but does not exist."""
-    tree = ast.parse(code, filename=where)
+def check_names(block) -> list[str]:
+    """What a block that is not run names but does not exist, each with its line."""
+    tree = ast.parse(block.code, filename=block.where)
     imported = _imported_names(tree)
+    page = block.path.relative_to(ROOT)
     problems = []
-    for dotted in imported.values():
-        try:
-            _resolve(dotted)
-        except (ImportError, AttributeError) as error:
-            problems.append(f"{where}: `{dotted}` does not exist ({error})")
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for dotted in _imported_names(node).values():
+                try:
+                    _resolve(dotted)
+                except (ImportError, AttributeError) as error:
+                    line = block.line + node.lineno - 1
+                    problems.append(f"{page}:{line}: `{dotted}` does not exist ({error})")
     for node in ast.walk(tree):
         if not isinstance(node, ast.Attribute) or isinstance(node.ctx, ast.Store):
             continue
@@ -104,7 +109,8 @@ def check_names(code: str, where: str) -> list[str]:
                         raise
                     value = importlib.import_module(f"{value.__name__}.{part}")
         except (ImportError, AttributeError):
-            problems.append(f"{where}:{node.lineno - 1 + 1}: `{dotted}` does not exist")
+            line = block.line + node.lineno - 1
+            problems.append(f"{page}:{line}: `{dotted}` does not exist")
     return sorted(set(problems))
 
 
@@ -126,12 +132,19 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
                 problems.append(f"{block.where}: does not compile: {error}")
                 continue
             if block.no_run:
-                problems.extend(check_names(block.code, block.where))
+                problems.extend(check_names(block))
                 continue
             try:
                 exec(code, namespace)  # noqa: S102 - the page's own example
             except Exception as error:  # noqa: BLE001 - reported with the block's place
-                problems.append(f"{block.where}: {type(error).__name__}: {error}")
+                lines = [
+                    frame.lineno
+                    for frame in traceback.extract_tb(error.__traceback__)
+                    if frame.filename == block.where
+                ]
+                line = block.line + lines[-1] - 1 if lines else block.line
+                page = block.path.relative_to(ROOT)
+                problems.append(f"{page}:{line}: {type(error).__name__}: {error}")
                 break  # the later blocks may depend on this one
     finally:
         keras.config.set_dtype_policy("float32")
