@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NO_RUN = re.compile(r"<!--\s*no-run:\s*(?P<why>.+?)\s*-->")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<info>[^`\s]*)")
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
-INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+(?:\n[^`\n]+)?)`(?!`)")
 INLINE_COMMAND = re.compile(r"^(?:[A-Z_]+=\S+\s+)*(?:python3?\s+(?:-m\s+)?\S|zoo\s+[a-z]|make\s)")
 
 
@@ -188,15 +188,19 @@ def commands(path: Path) -> list[Command]:
             continue
         for line, text in _logical_lines(block.code, block.line, block.language == "console"):
             found.extend(parse_command(f"{path.relative_to(ROOT)}:{line}", text))
-    in_fence = False
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    # Inline code outside the fences (fenced lines blanked, so offsets keep their line numbers);
+    # a span may wrap onto the next line of its paragraph.
+    prose, in_fence = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
         if FENCE.match(line):
             in_fence = not in_fence
-            continue
-        if in_fence:
-            continue
-        for span in INLINE_CODE.findall(line):
-            span = span.strip()
-            if INLINE_COMMAND.match(span) and "..." not in span.split()[0]:
-                found.extend(parse_command(f"{path.relative_to(ROOT)}:{number}", span))
+            prose.append("")
+        else:
+            prose.append("" if in_fence else line)
+    text = "\n".join(prose)
+    for span in INLINE_CODE.finditer(text):
+        code = " ".join(span[1].split())
+        if INLINE_COMMAND.match(code) and "..." not in code.split()[0]:
+            number = text.count("\n", 0, span.start()) + 1
+            found.extend(parse_command(f"{path.relative_to(ROOT)}:{number}", code))
     return found
