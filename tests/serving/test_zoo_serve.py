@@ -431,6 +431,21 @@ def test_a_new_version_is_picked_up_and_answers(server, exports, tiny_exports):
     assert server.predict("classify", {"instances": texts}, version=1)[0] == 404
     assert "classify: version 2 ready" in server.log()
 
+    # A version that cannot load is reported, and the one serving stays.
+    broken = exports["classify"] / "3"
+    broken.mkdir()
+    (broken / "saved_model.pb").write_bytes(b"not a SavedModel")
+    deadline = time.monotonic() + 120
+    while len(server.call("GET", "/v1/models/classify")[1]["model_version_status"]) < 2:
+        assert time.monotonic() < deadline, server.log()[-2000:]
+        time.sleep(0.2)
+    serving, failed = server.call("GET", "/v1/models/classify")[1]["model_version_status"]
+    assert (serving["version"], serving["state"]) == ("2", "AVAILABLE")
+    assert (failed["version"], failed["state"]) == ("3", "END")
+    assert failed["status"]["error_message"]
+    status, again = server.predict("classify", {"signature_name": "classify", "instances": texts})
+    assert (status, again) == (200, answer)
+
 
 def test_the_command_refuses_a_folder_without_versions_in_one_line(tmp_path):
     completed = subprocess.run(

@@ -187,7 +187,7 @@ def translate_batch(
     tokens = np.asarray(tokens).astype("int32")
     scores = np.asarray(scores).astype("float32")
     # An empty text translates to an empty text (score 0), as in the export.
-    empty = np.array([not ids for ids in tokenizer.encode([t.strip() for t in texts])])
+    empty = np.array([not ids for ids in tokenizer.encode([t.strip() for t in texts])], bool)
     tokens[empty], scores[empty] = PAD_ID, 0.0
     translations = tokenizer.decode(
         [[t for t in row if t not in (PAD_ID, tokenizer.end_id)] for row in tokens]
