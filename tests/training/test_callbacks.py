@@ -271,14 +271,17 @@ def test_standard_callbacks_order_and_paths(tmp_path):
     assert budget.seconds == 60.0
 
 
-def test_standard_callbacks_without_resume_or_tensorboard(tmp_path):
-    callbacks = standard_callbacks(tmp_path, resume=False, tensorboard=False)
+def test_standard_callbacks_always_back_up(tmp_path):
+    # No argument turns the backup off: a run started without any thought of a crash resumes.
+    callbacks = standard_callbacks(tmp_path, tensorboard=False)
     assert [type(callback).__name__ for callback in callbacks] == [
         "StopOnNonFiniteLoss",
+        "ResumableBackup",
         "AtomicModelCheckpoint",
         "AtomicModelCheckpoint",
     ]
-    assert [callback.filepath for callback in callbacks[1:]] == [
+    assert callbacks[1].backup_dir == str(tmp_path / "backup")
+    assert [callback.filepath for callback in callbacks[2:]] == [
         str(tmp_path / "checkpoints" / "latest.keras"),
         str(tmp_path / "checkpoints" / "best.keras"),
     ]
