@@ -19,7 +19,12 @@ PREDICT_SETTINGS = {
     "classify": (),
     "score": (),
 }
-TASK_METHODS = {"seq2seq": "translate", "lm": "generate", "mlm": "fill_mask", "classify": "classify"}
+TASK_METHODS = {
+    "seq2seq": "translate",
+    "lm": "generate",
+    "mlm": "fill_mask",
+    "classify": "classify",
+}
 
 
 # --- zoo list -------------------------------------------------------------------------------
@@ -334,4 +339,3 @@ def add_commands(subparsers) -> None:
     add_info(subparsers)
     add_export(subparsers)
     add_predict(subparsers)
-

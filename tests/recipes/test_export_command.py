@@ -1,4 +1,4 @@
-"""`recipes.export`: the export request a recipe writes, and how an export's answers are
+"""`zoo.runs.export` (`zoo export`): the export request a recipe writes, and how an export's answers are
 compared with the model's (the end-to-end routes are in the recipe tests)."""
 
 import json
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import zoo
-from recipes import export as exporting
+from zoo.runs import export as exporting
 from zoo.data import ByteTokenizer, SubwordTokenizer
 
 
