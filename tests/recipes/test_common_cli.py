@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import keras
 import pytest
+
 from zoo.runs import RunSettings, fit_model, model_scope, parse_settings, run_main
 from zoo.runs.training import fit_verbosity
 

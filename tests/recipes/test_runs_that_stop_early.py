@@ -7,6 +7,8 @@ from pathlib import Path
 
 import keras
 import pytest
+
+from zoo.runs import folders as output_folders
 from zoo.runs import run_main
 from zoo.runs.folders import (
     BASE_BYTES,
@@ -15,8 +17,6 @@ from zoo.runs.folders import (
     check_writable,
     training_bytes,
 )
-
-from zoo.runs import folders as output_folders
 
 
 def test_a_folder_that_cannot_be_made_is_named_with_its_flag(tmp_path):

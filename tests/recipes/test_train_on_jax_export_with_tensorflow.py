@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # A tiny model in float32: bfloat16 matmuls round differently in XLA on JAX and in
 # TensorFlow's kernels, which moves scores by about 1e-2 (token ids still agreed when tried).
 TINY = [
-    "--epochs", "1", "--generated-examples", "600", "--vocab-size", "300", "--sequence-length", "16",
+    "--epochs", "1", "--generated-examples", "600", "--vocab-size", "300",
+    "--sequence-length", "16",
     "--tokens-per-batch", "1024", "--warmup-steps", "20", "--test-examples", "4",
     "--beam-width", "2", "--preset", "tiny", "--num-layers", "1", "--hidden-dim", "32",
     "--num-heads", "2", "--no-mixed-precision",

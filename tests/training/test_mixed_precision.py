@@ -7,10 +7,10 @@ import argparse
 import keras
 import numpy as np
 import pytest
-from zoo.runs.settings import RunSettings, settings_parser
 
 import zoo
 from zoo.data import ByteTokenizer
+from zoo.runs.settings import RunSettings, settings_parser
 from zoo.tasks.generate import GENERATE, generate_texts, score_texts
 from zoo.training import configure_runtime
 from zoo.training.runtime import precision_policy
