@@ -101,8 +101,7 @@ def test_errors_are_one_line_and_debug_shows_the_traceback(capsys, tiny_preset, 
     status, out, err = zoo_command(capsys, "predict", folder, "x", "--beam-width", 2)
     assert status == 1 and out == ""
     assert err == (
-        f"zoo predict: error: --beam-width: not a setting of generate (the lm model at "
-        f"{folder}).\n"
+        f"zoo predict: error: --beam-width: not a setting of generate (the lm model at {folder}).\n"
     )
     status, _, err = zoo_command(capsys, "info", tmp_path / "missing")
     assert status == 1 and err.count("\n") == 1 and "Nothing at" in err

@@ -107,8 +107,6 @@ def test_info_and_predict_on_a_tiny_preset(installed, tmp_path):
         installed, "predict", folder, "ab", "--max-new-tokens", 3, "--temperature", 0, "--json"
     )
     assert answered.returncode == 0, answered.stderr
-    assert json.loads(answered.stdout) == model.generate(
-        ["ab"], max_new_tokens=3, temperature=0.0
-    )
+    assert json.loads(answered.stdout) == model.generate(["ab"], max_new_tokens=3, temperature=0.0)
     failed = run(installed, "predict", tmp_path / "nothing", "ab")
     assert failed.returncode == 1 and failed.stderr.count("\n") == 1
