@@ -18,7 +18,6 @@ is also a flag (`--num-layers`, `--hidden-dim`, `--dropout`, ...).
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import keras
@@ -41,12 +40,14 @@ from zoo.runs import (
     model_scope,
     parse_settings,
     run_main,
+    run_tokenizer,
     setting,
     start_run,
     write_results,
 )
 from zoo.runs import export as exporting
 from zoo.tasks import classify as classification
+from zoo.training.callbacks import EpochClock
 
 # The models: the registry's tuning `"classify"` on the `--preset` size (config flags still
 # win); see `zoo.list_tunings(family)`.
@@ -130,12 +131,10 @@ def tokenizer_for(settings: Settings, train_texts, run_dir: Path) -> SubwordToke
     """The pre-trained run's tokenizer, the one a resumed run saved, or a new one."""
     if settings.pretrained:
         return SubwordTokenizer.load(pretrained_files(settings.pretrained)[1])
-    saved = run_dir / "tokenizer"
-    if settings.resume and (saved / "sentencepiece.model").is_file():
-        return SubwordTokenizer.load(saved)
-    tokenizer = classification.train_tokenizer(train_texts, settings.vocab_size, settings.seed)
-    tokenizer.save(saved)
-    return tokenizer
+    learn = lambda: classification.train_tokenizer(  # noqa: E731
+        train_texts, settings.vocab_size, settings.seed
+    )
+    return run_tokenizer(settings, run_dir, learn)
 
 
 def build_model(settings: Settings, overrides: dict, tokenizer, num_classes: int):
@@ -174,22 +173,6 @@ def pretrained_files(run_dir) -> tuple[Path, Path]:
     return checkpoint, tokenizer
 
 
-class EpochClock(keras.callbacks.Callback):
-    """Seconds since training began at each epoch's end, with the validation accuracy."""
-
-    def __init__(self):
-        super().__init__()
-        self.points = []
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        accuracy = (logs or {}).get("val_accuracy")
-        if accuracy is not None:
-            self.points.append((round(time.perf_counter() - self.start, 1), float(accuracy)))
-
-
 def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, splits):
     """Build, compile and fit; returns `(best model by validation accuracy, figures)`."""
     with model_scope(settings):
@@ -211,7 +194,7 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, splits)
         max_length=settings.sequence_length,
         seed=settings.seed,
     )
-    clock = EpochClock()
+    clock = EpochClock("val_accuracy")
     figures = fit_model(
         model,
         settings,
@@ -254,25 +237,20 @@ def _family(model) -> str:
 
 def evaluate(settings: Settings, model, tokenizer, splits) -> dict:
     """Accuracy and the confusion matrix on the validation and the test sentences."""
-    scores = {}
+    scores, names = {}, splits["test"].class_names
     for name in ("validation", "test"):
         result = classification.evaluate(
             model, tokenizer, splits[name], max_length=settings.sequence_length
         )
         result.pop("predictions"), result.pop("probabilities")
         scores[name] = result
-    names = splits["test"].class_names
-    matrix = np.array(scores["test"]["confusion_matrix"])
     print(
         f"\nAccuracy on whole held-out sentences: validation {scores['validation']['accuracy']:.4f}"
         f" ({scores['validation']['examples']}), test {scores['test']['accuracy']:.4f} "
         f"({scores['test']['examples']})."
     )
-    width = max(len(name) for name in names) + 2
     print("Test confusion matrix (rows: true, columns: predicted):")
-    print(" " * width + "".join(f"{name:>{width}}" for name in names))
-    for name, row in zip(names, matrix):
-        print(f"{name:>{width}}" + "".join(f"{count:>{width}}" for count in row))
+    print(classification.format_confusion_matrix(scores["test"]["confusion_matrix"], names))
     return scores
 
 

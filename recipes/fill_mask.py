@@ -41,6 +41,7 @@ from zoo.runs import (
     model_scope,
     parse_settings,
     run_main,
+    run_tokenizer,
     setting,
     start_run,
     write_results,
@@ -152,21 +153,10 @@ def training_sentences(document, seed: int) -> list[str]:
 
 
 def tokenizer_for(settings: Settings, train_texts, run_dir: Path) -> SubwordTokenizer:
-    """The run's tokenizer: reused from `run_dir/tokenizer` on `--resume`, else learned from
-    the training paragraphs and saved there."""
-    saved = run_dir / "tokenizer"
-    if settings.resume and (saved / "sentencepiece.model").is_file():
-        tokenizer = SubwordTokenizer.load(saved)
-        print(f"Reusing {tokenizer.proto_path} ({tokenizer.vocabulary_size:,} pieces).")
-        return tokenizer
-    start = time.perf_counter()
-    tokenizer = filling.train_tokenizer(train_texts, settings.vocab_size, seed=settings.seed)
-    tokenizer.save(saved)
-    print(
-        f"Learned a {tokenizer.vocabulary_size:,}-piece SentencePiece vocabulary with [MASK] "
-        f"in {time.perf_counter() - start:.1f} s."
+    learn = lambda: filling.train_tokenizer(  # noqa: E731
+        train_texts, settings.vocab_size, seed=settings.seed
     )
-    return tokenizer
+    return run_tokenizer(settings, run_dir, learn, "SentencePiece (with [MASK])")
 
 
 def decay_steps(settings: Settings) -> int:

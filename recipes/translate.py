@@ -11,7 +11,6 @@ Every field of the chosen family's config is also a flag (`--num-layers`, `--hid
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import keras
@@ -20,7 +19,6 @@ import numpy as np
 import zoo
 from zoo.analysis.attention_heatmap import save_attention_heatmap
 from zoo.data import (
-    SubwordTokenizer,
     embedded_corpus_card,
     generate_en_fr_pairs,
     read_sentence_pairs,
@@ -34,6 +32,7 @@ from zoo.runs import (
     model_scope,
     parse_settings,
     run_main,
+    run_tokenizer,
     setting,
     start_run,
     write_results,
@@ -143,17 +142,10 @@ def load_data(settings: Settings):
 
 
 def tokenizer_for(settings: Settings, train_pairs, run_dir: Path):
-    saved = run_dir / "tokenizer"
-    if settings.resume and saved.exists():
-        return SubwordTokenizer.load(saved)
-    start = time.perf_counter()
-    tokenizer = translation.train_tokenizer(train_pairs, settings.vocab_size, seed=settings.seed)
-    tokenizer.save(saved)
-    print(
-        f"Learned a shared {tokenizer.vocabulary_size:,}-piece SentencePiece vocabulary in "
-        f"{time.perf_counter() - start:.1f} s."
+    learn = lambda: translation.train_tokenizer(  # noqa: E731
+        train_pairs, settings.vocab_size, seed=settings.seed
     )
-    return tokenizer
+    return run_tokenizer(settings, run_dir, learn, "shared SentencePiece")
 
 
 def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_pairs, validation):

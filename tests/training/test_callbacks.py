@@ -308,3 +308,15 @@ def test_tensorboard_without_its_packages_says_how_to_fix(tmp_path, monkeypatch)
     callbacks = standard_callbacks(tmp_path)
     assert len(callbacks) == 4
     assert not any(isinstance(c, keras.callbacks.TensorBoard) for c in callbacks)
+
+
+def test_epoch_clock_records_the_monitored_value_against_time():
+    from zoo.training.callbacks import EpochClock
+
+    ticks = iter([10.0, 12.5, 15.0, 20.25])
+    clock = EpochClock("val_accuracy", clock=lambda: next(ticks))
+    clock.on_train_begin()
+    clock.on_epoch_end(0, {"val_accuracy": 0.5})
+    clock.on_epoch_end(1, {"loss": 1.0})  # no validation this epoch: nothing recorded
+    clock.on_epoch_end(2, {"val_accuracy": 0.75})
+    assert clock.points == [(2.5, 0.5), (5.0, 0.75)]

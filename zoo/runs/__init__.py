@@ -15,6 +15,7 @@ from zoo.runs.training import (
     describe_model,
     fit_model,
     model_scope,
+    run_tokenizer,
     start_run,
     write_results,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "model_scope",
     "parse_settings",
     "run_main",
+    "run_tokenizer",
     "setting",
     "start_run",
     "write_results",

@@ -173,6 +173,27 @@ def fit_verbosity(stream=None) -> int:
     return 1 if is_terminal else 2
 
 
+def run_tokenizer(settings: RunSettings, run_dir: Path, learn, what: str = "SentencePiece"):
+    """The run's SentencePiece tokenizer: the one in `run_dir/tokenizer` when the run continues
+    (its checkpoints were trained on those ids), else `learn()`'s, saved there."""
+    from zoo.data import SubwordTokenizer
+    from zoo.data.tokenizers import PROTO_FILENAME
+
+    saved = Path(run_dir) / "tokenizer"
+    if settings.resume and (saved / PROTO_FILENAME).is_file():
+        tokenizer = SubwordTokenizer.load(saved)
+        print(f"Reusing {tokenizer.proto_path} ({tokenizer.vocabulary_size:,} pieces).")
+        return tokenizer
+    start = time.perf_counter()
+    tokenizer = learn()
+    tokenizer.save(saved)
+    print(
+        f"Learned a {tokenizer.vocabulary_size:,}-piece {what} vocabulary in "
+        f"{time.perf_counter() - start:.1f} s."
+    )
+    return tokenizer
+
+
 def write_results(run_dir: Path, result: dict) -> Path:
     """`run_dir/results.json`: the run's figures; its presence marks the run finished."""
     path = Path(run_dir) / RESULTS_FILE

@@ -82,6 +82,30 @@ class TimeBudget(keras.callbacks.Callback):
                 )
 
 
+class EpochClock(keras.callbacks.Callback):
+    """Records `(seconds since fit() began, monitor's value)` at each epoch's end that has
+    the value (a learning curve against time), in `points`.
+
+    Args:
+        monitor: the logged quantity to record, e.g. `"val_accuracy"`.
+        clock: callable returning seconds as a float (default `time.perf_counter`).
+    """
+
+    def __init__(self, monitor: str = "val_loss", clock: Callable[[], float] = time.perf_counter):
+        super().__init__()
+        self.monitor = monitor
+        self.clock = clock
+        self.points = []
+
+    def on_train_begin(self, logs=None):
+        self._start = self.clock()
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None:
+            self.points.append((round(self.clock() - self._start, 1), float(value)))
+
+
 class NonFiniteLossError(RuntimeError):
     """Training stopped because the loss became NaN or infinite."""
 
