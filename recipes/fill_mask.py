@@ -207,19 +207,6 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_t
     return model, figures
 
 
-def fills_table(results) -> dict:
-    return {
-        sentence: [{**c, "probability": round(c["probability"], 4)} for c in candidates]
-        for sentence, candidates in results
-    }
-
-
-def show_fills(fills: dict) -> None:
-    for sentence, candidates in fills.items():
-        best = ", ".join(f"{c['token']!r} {c['probability']:.3f}" for c in candidates)
-        print(f"  {sentence}\n    -> {best}")
-
-
 def evaluate(settings: Settings, model, tokenizer, validation) -> dict:
     """Top-1/top-5 over every held-out masked token, and the fills of `FILL_SENTENCES`."""
     start = time.perf_counter()
@@ -229,19 +216,17 @@ def evaluate(settings: Settings, model, tokenizer, validation) -> dict:
         f"loss {scores['loss']:.3f} nats over {scores['masked_tokens']:,} masked tokens "
         f"({time.perf_counter() - start:.1f} s)"
     )
-    fills = fills_table(
-        zip(
+    fills = filling.fills_table(
+        FILL_SENTENCES,
+        filling.fill_mask_texts(
+            model,
+            tokenizer,
             FILL_SENTENCES,
-            filling.fill_mask_texts(
-                model,
-                tokenizer,
-                FILL_SENTENCES,
-                top_k=settings.top_k,
-                max_length=settings.sequence_length,
-            ),
-        )
+            top_k=settings.top_k,
+            max_length=settings.sequence_length,
+        ),
     )
-    show_fills(fills)
+    print(filling.format_fills(fills))
     return {"validation": scores, "fills": fills}
 
 
