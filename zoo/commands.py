@@ -200,7 +200,8 @@ def _methods(task) -> list[str]:
 
 
 def format_info(info: dict) -> str:
-    lines = [f"{info['path']}: a {info['kind']}"]
+    article = "an" if info["kind"][0] in "aeiou" else "a"
+    lines = [f"{info['path']}: {article} {info['kind']}"]
     for key in ("status", "recipe", "task", "family", "parameters", "versions", "preset"):
         if info.get(key) not in (None, [], ""):
             lines.append(f"  {key}: {info[key]}")
@@ -246,9 +247,11 @@ def run_export(args) -> None:
 
     if keras.config.backend() != "tensorflow":
         raise ValueError("zoo export needs KERAS_BACKEND=tensorflow (or unset).")
+    from zoo.quiet import quiet_start_up
     from zoo.runs.export import export_run
 
-    result = export_run(Path(args.path), args.out, version=args.version)
+    with quiet_start_up():
+        result = export_run(Path(args.path), args.out, version=args.version)
     if not result["agrees"]:
         raise ValueError(f"The export in {result['export']} answers differently (see above).")
 
@@ -282,7 +285,10 @@ def add_predict(subparsers) -> None:
 
 
 def run_predict(args) -> None:
-    answers = predict(args.path, args.texts, score=args.score, **_given(args))
+    from zoo.quiet import quiet_start_up
+
+    with quiet_start_up():  # TensorFlow's device probing and SentencePiece's notices
+        answers = predict(args.path, args.texts, score=args.score, **_given(args))
     if args.json:
         print(json.dumps(answers, indent=2, ensure_ascii=False))
         return

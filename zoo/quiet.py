@@ -21,12 +21,16 @@ START_UP_NOISE = re.compile(
     r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered"
     r"|TF-TRT Warning|cpu_feature_guard\.cc|^To enable the following instructions"
     r"|oneDNN custom operations are on|precompiled_charsmap is empty"
+    r"|oneDNN supports DT_INT64 only on platforms with AVX-512"
 )
+# Whether the user chose TensorFlow's log level (then they see what it lets through): read
+# once, before zoo sets a level of its own.
+_USER_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 
 
 def wanted() -> bool:
     debug = os.environ.get("ZOO_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
-    return not debug and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    return not debug and not _USER_LOG_LEVEL
 
 
 @contextlib.contextmanager

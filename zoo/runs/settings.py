@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -281,6 +282,9 @@ def read_settings(path) -> dict:
 
 def write_settings(run_dir, settings, overrides: dict, recipe: str | None = None) -> Path:
     """`run_dir/settings.json`: what `--config` replays."""
+    if recipe == "__main__":  # run as `python -m recipes.X`: the module's own name
+        spec = getattr(sys.modules["__main__"], "__spec__", None)
+        recipe = spec.name if spec is not None else None
     record = {
         "recipe": recipe,
         "settings": {

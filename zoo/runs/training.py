@@ -17,6 +17,7 @@ import time
 import warnings
 from pathlib import Path
 
+from zoo.quiet import quiet_start_up
 from zoo.runs.folders import BASE_BYTES, check_free_space, check_writable, training_bytes
 from zoo.runs.settings import SETTINGS_FILE, RunSettings, read_settings, write_settings
 from zoo.training import (
@@ -69,8 +70,9 @@ def start_run(settings: RunSettings, overrides: dict | None = None, recipe=None)
     settings.resume = run_state(run_dir, settings, overrides or {}) == "resume"
     if not settings.resume:
         write_settings(run_dir, settings, overrides or {}, recipe)
-    configure_runtime(settings.mixed_precision, settings.jit_compile, seed=settings.seed)
-    print(describe_devices())
+    with quiet_start_up():  # TensorFlow's device probing (cuInit on a machine without a GPU)
+        configure_runtime(settings.mixed_precision, settings.jit_compile, seed=settings.seed)
+        print(describe_devices())
     return run_dir
 
 
