@@ -1,5 +1,5 @@
 """A command's way with errors: one `error: ...` line and exit status 1, the traceback behind
-`--debug` or `ZOO_DEBUG=1`; and TensorFlow's start-up lines kept off the terminal."""
+`--debug` or `ZOO_DEBUG=1`."""
 
 from __future__ import annotations
 
@@ -67,12 +67,3 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, _USER_ERRORS):
         return message
     return f"{type(error).__name__}: {message}"
-
-
-def quiet_tensorflow() -> None:
-    """Keeps TensorFlow's C++ start-up lines (CUDA probing, oneDNN notices, absl's "all log
-    messages before InitializeLog") off the terminal: call it before TensorFlow is imported.
-    Values the user set win."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
