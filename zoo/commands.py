@@ -246,7 +246,10 @@ def run_export(args) -> None:
     import keras
 
     if keras.config.backend() != "tensorflow":
-        raise ValueError("zoo export needs KERAS_BACKEND=tensorflow (or unset).")
+        # Keras chose its backend when zoo was imported: the export runs in a TensorFlow-backend
+        # process of its own, whatever backend the shell set (or trained the model).
+        _export_on_tensorflow(args)
+        return
     from zoo.quiet import quiet_start_up
     from zoo.runs.export import export_run
 
@@ -254,6 +257,27 @@ def run_export(args) -> None:
         result = export_run(Path(args.path), args.out, version=args.version)
     if not result["agrees"]:
         raise ValueError(f"The export in {result['export']} answers differently (see above).")
+
+
+def _export_on_tensorflow(args) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from zoo.runs.export import has_tensorflow
+
+    if not has_tensorflow():
+        raise ValueError(
+            "zoo export needs TensorFlow, which is not installed here; run it on a machine "
+            "with TensorFlow and zoo (the run folder holds all it needs)."
+        )
+    command = [sys.executable, "-m", "zoo.cli", "export", str(args.path)]
+    command += ["--out", str(args.out)] if args.out else []
+    command += ["--version", str(args.version)] if args.version is not None else []
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    finished = subprocess.run(command + (["--debug"] if args.debug else []), env=env)
+    if finished.returncode:
+        raise SystemExit(finished.returncode)  # the process said why, on stderr
 
 
 # --- zoo predict ----------------------------------------------------------------------------
