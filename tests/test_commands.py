@@ -123,3 +123,19 @@ def test_export_of_a_preset_then_info_and_predict_of_the_export(capsys, tiny_pre
         capsys, "predict", out_folder, "the ", "--max-new-tokens", 4, "--temperature", 0, "--json"
     )
     assert json.loads(out) == model.generate(["the "], max_new_tokens=4, temperature=0.0)
+
+
+def test_the_old_export_command_is_an_alias_of_zoo_export():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "recipes.export", "--help"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("usage: zoo export [-h] [--out OUT] [--version VERSION]")
