@@ -63,7 +63,7 @@ DEMO_SENTENCES := "the ball is red" "the red balls are on the table" "the small 
 # The main job: train on the embedded corpus, export, then translate in a fresh process that
 # has TensorFlow alone.
 demo: $(STAMP)
-	$(BIN)/python -m recipes.translate --demo
+	$(BIN)/python -m recipes.translate --demo --restart
 	$(BIN)/python recipes/use_exported.py saved_models/translate_en_fr $(DEMO_SENTENCES)
 
 # A tour of the zoo: every registered model, its size, and a few training steps on each task.

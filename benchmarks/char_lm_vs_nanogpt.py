@@ -98,6 +98,7 @@ def run_zoo(family: str, data: Path, out: Path, extra: list[str]) -> dict:
         str(run_dir),
         "--out",
         str(out / f"zoo_{family}_export"),
+        "--restart",  # a measurement starts over, even where an earlier one finished
         *extra,
     ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")

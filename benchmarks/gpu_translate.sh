@@ -6,7 +6,7 @@
 #   bash benchmarks/gpu_translate.sh train 300   # there, through the device tool's `run`, with
 #                                                # carry [".whl", ".gpu_data"]; 300 s of training
 #   benchmarks/gpu_translate.sh export FILES_AT  # here: the files that came back -> runs/gpu_translate
-#                                                # -> python -m recipes.export -> saved_models/translate_gpu
+#                                                # -> zoo export -> saved_models/translate_gpu
 #
 # `train` runs the recipe on Tatoeba's English-French as README's CPU runs do (same split,
 # scoring and defaults), prints steps per second and BLEU, and puts the run folder under $OUT
@@ -84,7 +84,7 @@ export)
   cp "$(find "$files" -name export.json | head -1)" "$(find "$files" -name results.json | head -1)" "$run/"
   cp "$(find "$files" -name sentencepiece.model | head -1)" "$run/tokenizer/"
   cat "$(find "$files" -name machine.txt | head -1)" || true
-  .venv/bin/python -m recipes.export "$run" --out saved_models/translate_gpu
+  .venv/bin/zoo export "$run" --out saved_models/translate_gpu
   ;;
 *)
   sed -n 2,14p "$0"

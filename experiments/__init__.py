@@ -4,5 +4,5 @@ They import `zoo` and never the other way round; the library keeps only the reus
 measurements (`zoo.analysis`). Run them from the repository root.
 
 Each study's module docstring says what it asks and how to run it; for example
-`long_range`: how far back can each model remember? (`python -m recipes.long_range`).
+`long_range`: how far back can each model remember? (`python -m experiments.long_range`).
 """

@@ -20,24 +20,12 @@ field of the chosen family's config is also a flag (`--num-layers`, `--hidden-di
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
 import keras
 
 import zoo
-from recipes import export as exporting
-from recipes.common import (
-    RecipeSettings,
-    describe_model,
-    fit_model,
-    model_scope,
-    parse,
-    recipe_parser,
-    run_main,
-    start_run,
-)
 from zoo.data import SubwordTokenizer, read_labelled_text, split_by_sentence
 from zoo.data.books import (
     corpus_card,
@@ -46,8 +34,22 @@ from zoo.data.books import (
     split_corpus,
 )
 from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
+from zoo.runs import (
+    RunSettings,
+    describe_model,
+    fit_model,
+    model_scope,
+    parse_settings,
+    run_main,
+    run_tokenizer,
+    setting,
+    start_run,
+    write_results,
+)
+from zoo.runs import export as exporting
 from zoo.tasks import fill_mask as filling
 
+SPLITS = ("paragraph", "document")
 # The seed's sentence, then blanks that only the words after them decide.
 FILL_SENTENCES = (
     "The glass of water is [MASK] and it is sitting on the table.",
@@ -59,26 +61,38 @@ FILL_SENTENCES = (
 
 
 @dataclasses.dataclass
-class Settings(RecipeSettings):
+class Settings(RunSettings):
     """The recipe's flags (model config fields come separately, as `overrides`)."""
 
-    vocab_size: int = 8000
-    sequence_length: int = 128
-    batch_size: int = 32
-    learning_rate: float = 5e-4
-    min_learning_rate: float = 5e-5
-    warmup_steps: int = 200
-    decay_steps: int | None = None
-    weight_decay: float = 0.01
-    steps_per_epoch: int = 500
-    eval_batches: int = 50
-    validation_share: float = 0.1
-    split_by: str = "paragraph"
-    num_sentences: int = 20000
-    top_k: int = 5
-    mixed_precision: bool = False
-    out: str = "saved_models/fill_mask"
-    run_dir: str = "runs/fill_mask"
+    data: str | None = setting(
+        None,
+        "a folder of Gutenberg books, a .txt or .tsv file, or several comma-separated "
+        "(default: generated sentences)",
+    )
+    vocab_size: int = setting(8000, "SentencePiece pieces")
+    sequence_length: int = setting(
+        128, "tokens per example, [start] included (also the export's max_length)"
+    )
+    batch_size: int = setting(32, "examples per step")
+    learning_rate: float = setting(5e-4, "peak AdamW learning rate")
+    min_learning_rate: float = setting(5e-5, "learning rate at the end of the cosine decay")
+    warmup_steps: int = setting(200, "linear warm-up steps")
+    decay_steps: int | None = setting(
+        None,
+        "cosine decay length (default: --epochs x --steps-per-epoch, or 10000 with --time-budget)",
+    )
+    weight_decay: float = setting(0.01, "AdamW weight decay")
+    steps_per_epoch: int = setting(500, "steps between validation estimates (a Keras epoch)")
+    eval_batches: int = setting(50, "validation batches per estimate in training (all at the end)")
+    validation_share: float = setting(
+        0.1, "share of paragraphs (or of documents, --split-by document) held out"
+    )
+    split_by: str = setting("paragraph", "hold out paragraphs or documents", choices=SPLITS)
+    generated_examples: int = setting(20000, "sentences to generate when no --data is given")
+    top_k: int = setting(5, "fillers shown per blank")
+    mixed_precision: bool | str = setting(False)
+    out: str = setting("saved_models/fill_mask")
+    run_dir: str = setting("runs/fill_mask")
 
 
 def load_data(settings: Settings):
@@ -87,7 +101,7 @@ def load_data(settings: Settings):
     if settings.data:
         documents = read_paragraph_corpus(settings.data)
     else:
-        documents = generated_paragraphs(settings.num_sentences, seed=settings.seed)
+        documents = generated_paragraphs(settings.generated_examples, seed=settings.seed)
     # .tsv rows (SST-2) only train when there are books to validate on: many rows are
     # sub-phrases of others, so held-out rows would read optimistic.
     books = [document for document in documents if document.kind != "tsv"] or documents
@@ -139,21 +153,10 @@ def training_sentences(document, seed: int) -> list[str]:
 
 
 def tokenizer_for(settings: Settings, train_texts, run_dir: Path) -> SubwordTokenizer:
-    """The run's tokenizer: reused from `run_dir/tokenizer` on `--resume`, else learned from
-    the training paragraphs and saved there."""
-    saved = run_dir / "tokenizer"
-    if settings.resume and (saved / "sentencepiece.model").is_file():
-        tokenizer = SubwordTokenizer.load(saved)
-        print(f"Reusing {tokenizer.proto_path} ({tokenizer.vocabulary_size:,} pieces).")
-        return tokenizer
-    start = time.perf_counter()
-    tokenizer = filling.train_tokenizer(train_texts, settings.vocab_size, seed=settings.seed)
-    tokenizer.save(saved)
-    print(
-        f"Learned a {tokenizer.vocabulary_size:,}-piece SentencePiece vocabulary with [MASK] "
-        f"in {time.perf_counter() - start:.1f} s."
+    learn = lambda: filling.train_tokenizer(  # noqa: E731
+        train_texts, settings.vocab_size, seed=settings.seed
     )
-    return tokenizer
+    return run_tokenizer(settings, run_dir, learn, "SentencePiece (with [MASK])")
 
 
 def decay_steps(settings: Settings) -> int:
@@ -204,19 +207,6 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_t
     return model, figures
 
 
-def fills_table(results) -> dict:
-    return {
-        sentence: [{**c, "probability": round(c["probability"], 4)} for c in candidates]
-        for sentence, candidates in results
-    }
-
-
-def show_fills(fills: dict) -> None:
-    for sentence, candidates in fills.items():
-        best = ", ".join(f"{c['token']!r} {c['probability']:.3f}" for c in candidates)
-        print(f"  {sentence}\n    -> {best}")
-
-
 def evaluate(settings: Settings, model, tokenizer, validation) -> dict:
     """Top-1/top-5 over every held-out masked token, and the fills of `FILL_SENTENCES`."""
     start = time.perf_counter()
@@ -226,24 +216,22 @@ def evaluate(settings: Settings, model, tokenizer, validation) -> dict:
         f"loss {scores['loss']:.3f} nats over {scores['masked_tokens']:,} masked tokens "
         f"({time.perf_counter() - start:.1f} s)"
     )
-    fills = fills_table(
-        zip(
+    fills = filling.fills_table(
+        FILL_SENTENCES,
+        filling.fill_mask_texts(
+            model,
+            tokenizer,
             FILL_SENTENCES,
-            filling.fill_mask_texts(
-                model,
-                tokenizer,
-                FILL_SENTENCES,
-                top_k=settings.top_k,
-                max_length=settings.sequence_length,
-            ),
-        )
+            top_k=settings.top_k,
+            max_length=settings.sequence_length,
+        ),
     )
-    show_fills(fills)
+    print(filling.format_fills(fills))
     return {"validation": scores, "fills": fills}
 
 
 def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metrics, fills):
-    """Hand the run to `recipes.export`, which exports its checkpoint, reloads it with
+    """Hand the run to `zoo export`, which exports its checkpoint, reloads it with
     TensorFlow alone and checks that it offers the fills the model offers in process.
     Returns the export's result, or `None` where there is no TensorFlow."""
     expected = [[c["id"] for c in candidates] for candidates in fills.values()]
@@ -269,7 +257,7 @@ def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metri
 def run(settings: Settings | None = None, **overrides) -> dict:
     """Train, evaluate and export; returns the figures (also written to `run_dir`)."""
     settings = settings or Settings()
-    run_dir = start_run(settings)
+    run_dir = start_run(settings, overrides, recipe=__name__)
     train_texts, validation_texts, data_card = load_data(settings)
     tokenizer = tokenizer_for(settings, train_texts, run_dir)
     validation = filling.make_dataset(
@@ -304,66 +292,13 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         "export_agrees_with_model": exported and exported["agrees"],
         "export_seconds": round(time.perf_counter() - start, 1),
     }
-    (run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    write_results(run_dir, result)
     return result
 
 
 def parse_args(argv=None) -> tuple[Settings, dict]:
     """Recipe flags plus one flag per config field of the chosen `--model`."""
-    defaults = Settings()
-    parser = recipe_parser(
-        __doc__,
-        defaults,
-        "a folder of Gutenberg books, a .txt or .tsv file, or several comma-separated "
-        "(default: generated sentences)",
-    )
-    flag = parser.add_argument
-    flag("--vocab-size", type=int, default=defaults.vocab_size, help="SentencePiece pieces")
-    flag(
-        "--sequence-length",
-        type=int,
-        default=defaults.sequence_length,
-        help="tokens per example, [start] included (also the export's max_length)",
-    )
-    flag("--batch-size", type=int, default=defaults.batch_size, help="examples per step")
-    flag("--learning-rate", type=float, default=defaults.learning_rate, help="peak AdamW rate")
-    flag("--min-learning-rate", type=float, default=defaults.min_learning_rate)
-    flag("--warmup-steps", type=int, default=defaults.warmup_steps)
-    flag(
-        "--decay-steps",
-        type=int,
-        help="cosine decay length (default: --epochs x --steps-per-epoch, or 10000 with "
-        "--time-budget)",
-    )
-    flag("--weight-decay", type=float, default=defaults.weight_decay)
-    flag(
-        "--steps-per-epoch",
-        type=int,
-        default=defaults.steps_per_epoch,
-        help="training steps between validation estimates (one Keras epoch)",
-    )
-    flag(
-        "--eval-batches",
-        type=int,
-        default=defaults.eval_batches,
-        help="validation batches in each estimate during training (all at the end)",
-    )
-    flag(
-        "--validation-share",
-        type=float,
-        default=defaults.validation_share,
-        help="share of paragraphs (or of documents, --split-by document) held out",
-    )
-    flag("--split-by", choices=("paragraph", "document"), default=defaults.split_by)
-    flag(
-        "--num-sentences",
-        type=int,
-        default=defaults.num_sentences,
-        help="generated sentences when no --data is given",
-    )
-    flag("--top-k", type=int, default=defaults.top_k, help="fillers shown per blank")
-    parser.set_defaults(mixed_precision=defaults.mixed_precision)
-    settings, overrides, _ = parse(parser, Settings, argv)
+    settings, overrides, _ = parse_settings(Settings, argv, doc=__doc__, task="mlm")
     return settings, overrides
 
 

@@ -11,34 +11,33 @@ Every field of the chosen family's config is also a flag (`--num-layers`, `--hid
 from __future__ import annotations
 
 import dataclasses
-import json
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
 import zoo
-from recipes import export as exporting
-from recipes.common import (
-    RecipeSettings,
-    describe_model,
-    fit_model,
-    model_scope,
-    parse,
-    recipe_parser,
-    run_main,
-    start_run,
-)
 from zoo.analysis.attention_heatmap import save_attention_heatmap
 from zoo.data import (
-    SubwordTokenizer,
     embedded_corpus_card,
     generate_en_fr_pairs,
     read_sentence_pairs,
     split_by_source,
 )
 from zoo.data.cards import TATOEBA_CARD
+from zoo.runs import (
+    RunSettings,
+    describe_model,
+    fit_model,
+    model_scope,
+    parse_settings,
+    run_main,
+    run_tokenizer,
+    setting,
+    start_run,
+    write_results,
+)
+from zoo.runs import export as exporting
 from zoo.tasks import translate as translation
 
 SAMPLES = [
@@ -55,13 +54,13 @@ MIN_PAIRS = 100
 # `--demo`: `make demo` — the embedded corpus, a model that learns it in about two minutes.
 DEMO = dict(
     time_budget=80.0,
-    num_pairs=10000,
+    generated_examples=10000,
     vocab_size=1000,
-    max_length=32,
+    sequence_length=32,
     tokens_per_batch=2048,
     warmup_steps=150,
     learning_rate_scale=2.0,
-    test_sentences=200,
+    test_examples=200,
 )
 # The models: the registry's tunings `"translate"` (each family) and `"translate_demo"` (the
 # Transformer of `--demo`), on the `--preset` size (config flags still win); see
@@ -80,23 +79,34 @@ RECIPE_TRAINING = {
 
 
 @dataclasses.dataclass
-class Settings(RecipeSettings):
+class Settings(RunSettings):
     """The recipe's flags (model config fields come separately, as `overrides`)."""
 
-    tokens_per_batch: int | None = None  # None: the family's (RECIPE_TRAINING)
-    vocab_size: int = 8000
-    max_length: int = 64
-    beam_width: int = 4
-    length_penalty: float = 0.6
-    no_repeat_ngram_size: int = 0
-    informal_share: float = 0.0
-    warmup_steps: int | None = None  # None: the family's (RECIPE_TRAINING)
-    learning_rate_scale: float | None = None  # None: the family's (RECIPE_TRAINING)
-    ema_momentum: float = 0.99
-    num_pairs: int = 20000
-    test_sentences: int = 500
-    out: str = "saved_models/translate_en_fr"
-    run_dir: str = "runs/translate"
+    data: str | None = setting(
+        None, "tab-separated English<TAB>French pairs (default: the embedded corpus)"
+    )
+    tokens_per_batch: int | None = setting(
+        None, "batch size in tokens, as the paper batches (default: 4096, RNNs 1024)"
+    )
+    vocab_size: int = setting(8000, "pieces in the shared SentencePiece vocabulary")
+    sequence_length: int = setting(64, "longest sequence in tokens (training, decoding, export)")
+    beam_width: int = setting(4, "1 decodes greedily")
+    length_penalty: float = setting(0.6, "beam search alpha (the paper's)")
+    no_repeat_ngram_size: int = setting(0, "no n-gram of this size twice (0: off)")
+    informal_share: float = setting(
+        0.0, "share of training sources lower-cased, without final punctuation (as typed)"
+    )
+    warmup_steps: int | None = setting(None, "learning-rate warm-up steps (default: 400, RNNs 50)")
+    learning_rate_scale: float | None = setting(
+        None,
+        "multiplies the paper's schedule (d_model^-0.5 min(step^-0.5, step warmup^-1.5)), "
+        "a multiplier, not a rate (default: 1.0, RNNs 0.4)",
+    )
+    ema_momentum: float = setting(0.99, "keep a moving average of the weights (0: off)")
+    generated_examples: int = setting(20000, "pairs to generate when no --data is given")
+    test_examples: int = setting(500, "held-out English sentences to score")
+    out: str = setting("saved_models/translate_en_fr")
+    run_dir: str = setting("runs/translate")
 
 
 def load_data(settings: Settings):
@@ -111,9 +121,9 @@ def load_data(settings: Settings):
         pairs = corpus.pairs
         card = {**TATOEBA_CARD, "path": str(settings.data), "pairs": len(pairs)}
     else:
-        pairs = generate_en_fr_pairs(settings.num_pairs, seed=settings.seed)
+        pairs = generate_en_fr_pairs(settings.generated_examples, seed=settings.seed)
         print(f"Generated {len(pairs):,} pairs from the embedded English-French grammar.")
-        card = embedded_corpus_card(settings.num_pairs, settings.seed)
+        card = embedded_corpus_card(settings.generated_examples, settings.seed)
     splits = split_by_source(
         pairs, validation_fraction=0.02, test_fraction=0.05, seed=settings.seed
     )
@@ -132,17 +142,10 @@ def load_data(settings: Settings):
 
 
 def tokenizer_for(settings: Settings, train_pairs, run_dir: Path):
-    saved = run_dir / "tokenizer"
-    if settings.resume and saved.exists():
-        return SubwordTokenizer.load(saved)
-    start = time.perf_counter()
-    tokenizer = translation.train_tokenizer(train_pairs, settings.vocab_size, seed=settings.seed)
-    tokenizer.save(saved)
-    print(
-        f"Learned a shared {tokenizer.vocabulary_size:,}-piece SentencePiece vocabulary in "
-        f"{time.perf_counter() - start:.1f} s."
+    learn = lambda: translation.train_tokenizer(  # noqa: E731
+        train_pairs, settings.vocab_size, seed=settings.seed
     )
-    return tokenizer
+    return run_tokenizer(settings, run_dir, learn, "shared SentencePiece")
 
 
 def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_pairs, validation):
@@ -155,7 +158,7 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_p
         {"train": train_pairs, "validation": validation},
         tokenizer,
         tokens_per_batch=settings.tokens_per_batch,
-        max_length=settings.max_length,
+        max_length=settings.sequence_length,
         seed=settings.seed,
     )
     with model_scope(settings):
@@ -183,7 +186,7 @@ def train(settings: Settings, overrides: dict, run_dir: Path, tokenizer, train_p
 def evaluate(settings: Settings, model, tokenizer, test_pairs, run_dir: Path) -> dict:
     """BLEU and chrF on held-out English sentences, a few examples, the attention heatmap."""
     english, references = translation.one_reference_each(
-        test_pairs, settings.test_sentences, settings.seed
+        test_pairs, settings.test_examples, settings.seed
     )
     result = translation.evaluate(model, tokenizer, english, references, **decoding(settings))
     hypotheses = result.pop("hypotheses")
@@ -212,16 +215,16 @@ def evaluate(settings: Settings, model, tokenizer, test_pairs, run_dir: Path) ->
 
 def export(settings: Settings, model, tokenizer, run_dir: Path, data_card, metrics, english):
     """Write the run's export request (with what the model answers in process for the
-    samples) and hand it to `recipes.export`: the model is exported from its checkpoint,
+    samples) and hand it to `zoo export`: the model is exported from its checkpoint,
     reloaded with TensorFlow alone, checked against those answers and timed on a batch of
     64 held-out sentences. Returns `(the export's result, or None without TensorFlow, the
     samples' translations: the export's, else the model's in process)`."""
     options = dict(
-        max_source_length=settings.max_length,
+        max_source_length=settings.sequence_length,
         length_penalty=settings.length_penalty,
         no_repeat_ngram_size=settings.no_repeat_ngram_size,
     )
-    call = dict(beam_width=settings.beam_width, max_length=settings.max_length)
+    call = dict(beam_width=settings.beam_width, max_length=settings.sequence_length)
     expected = translation.translate_batch(model, tokenizer, SAMPLES, **call, **options)
     exporting.write_request(
         run_dir,
@@ -262,7 +265,7 @@ def decoding(settings: Settings) -> dict:
     return dict(
         beam_width=settings.beam_width,
         length_penalty=settings.length_penalty,
-        max_length=settings.max_length,
+        max_length=settings.sequence_length,
         no_repeat_ngram_size=settings.no_repeat_ngram_size,
     )
 
@@ -271,7 +274,7 @@ def run(settings: Settings | None = None, **overrides) -> dict:
     """Train, evaluate and export; returns the figures (also written to `run_dir`)."""
     settings = with_family_defaults(settings or Settings())
     overrides = {**zoo.list_tunings(settings.model).get("translate", {}), **overrides}
-    run_dir = start_run(settings)
+    run_dir = start_run(settings, overrides, recipe=__name__)
     train_pairs, validation_pairs, test_pairs, data_card = load_data(settings)
     tokenizer = tokenizer_for(settings, train_pairs, run_dir)
     model, figures = train(settings, overrides, run_dir, tokenizer, train_pairs, validation_pairs)
@@ -296,95 +299,22 @@ def run(settings: Settings | None = None, **overrides) -> dict:
         "heatmap": heatmap,
         "samples": dict(zip(SAMPLES, translations)),
     }
-    (run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    write_results(run_dir, result)
     return result
 
 
 def parse_args(argv=None) -> tuple[Settings, dict]:
-    """Recipe flags plus one flag per config field of the chosen `--model`."""
-    defaults = Settings()
-    parser = recipe_parser(
-        __doc__, defaults, "tab-separated English<TAB>French pairs (default: embedded corpus)"
-    )
-    flag = parser.add_argument
-    flag(
-        "--tokens-per-batch",
-        type=int,
-        default=defaults.tokens_per_batch,
-        help="batch size in tokens, as the paper batches (default: 4096 for the transformer, "
-        "1024 for the RNNs)",
-    )
-    flag("--batch-size", type=int, dest="tokens_per_batch", help="alias of --tokens-per-batch")
-    flag(
-        "--vocab-size",
-        type=int,
-        default=defaults.vocab_size,
-        help="pieces in the shared SentencePiece vocabulary",
-    )
-    flag(
-        "--max-length",
-        type=int,
-        default=defaults.max_length,
-        help="longest sequence in tokens (training, decoding and export)",
-    )
-    flag("--beam-width", type=int, default=defaults.beam_width, help="1 decodes greedily")
-    flag(
-        "--length-penalty",
-        type=float,
-        default=defaults.length_penalty,
-        help="beam search alpha (the paper's 0.6)",
-    )
-    flag(
-        "--no-repeat-ngram-size",
-        type=int,
-        default=defaults.no_repeat_ngram_size,
-        help="no n-gram of this size twice in a translation (0 = off)",
-    )
-    flag(
-        "--informal-share",
-        type=float,
-        default=defaults.informal_share,
-        help="share of training sources lower-cased and without final punctuation, as "
-        "users type them (0 = none)",
-    )
-    flag(
-        "--warmup-steps",
-        type=int,
-        default=defaults.warmup_steps,
-        help="learning-rate warm-up steps (default: 400 for the transformer, 50 for the RNNs)",
-    )
-    flag(
-        "--learning-rate-scale",
-        type=float,
-        default=defaults.learning_rate_scale,
-        help="multiplies the paper's learning-rate schedule (default: 1.0 for the "
-        "transformer, 0.4 for the RNNs)",
-    )
-    flag(
-        "--ema-momentum",
-        type=float,
-        default=defaults.ema_momentum,
-        help="train with a moving average of the weights and keep it (e.g. 0.99; 0 = off)",
-    )
-    flag(
-        "--num-pairs",
-        type=int,
-        default=defaults.num_pairs,
-        help="pairs to generate when no --data is given",
-    )
-    flag(
-        "--test-sentences",
-        type=int,
-        default=defaults.test_sentences,
-        help="held-out English sentences to score",
-    )
-    flag(
+    """Recipe flags plus one flag per config field of the chosen `--model`; `--demo`."""
+    demo = lambda parser: parser.add_argument(  # noqa: E731
         "--demo",
         action="store_true",
         help="make demo: embedded corpus, a 2+2-layer d=128 transformer, ~2 min of training "
         "(explicit flags still win)",
     )
-    settings, overrides, arguments = parse(parser, Settings, argv)
+    defaults = Settings()
+    settings, overrides, arguments = parse_settings(
+        Settings, argv, doc=__doc__, task="seq2seq", add_flags=demo
+    )
     if arguments["demo"]:
         given = {
             name for name, value in arguments.items() if value != getattr(defaults, name, None)

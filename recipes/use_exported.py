@@ -88,7 +88,7 @@ CARD_FIELDS = {"task": str, "family": str, "tokenizer": dict, "signatures": dict
 JSON_TYPES = {str: "a string", dict: "an object"}
 REDO = (
     "copy the whole version folder again from where it was exported, or export the model "
-    "again (python -m recipes.export RUN_DIR)"
+    "again (zoo export RUN_DIR)"
 )
 
 

@@ -1,8 +1,12 @@
 """zoo: a Keras 3 model zoo for sequence models — SimpleRNN, LSTM and the Transformer."""
 
+from zoo.quiet import quiet_start_up
+
 # Importing these registers the built-in families, and the schedule, loss and metric that
-# compiled .keras checkpoints need to load.
-from zoo import models, training  # noqa: F401
+# compiled .keras checkpoints need to load. (They import Keras, and with it TensorFlow,
+# whose start-up notices are dropped.)
+with quiet_start_up():
+    from zoo import models, training  # noqa: F401
 from zoo.presets import attach, from_preset, load, save_to_preset
 from zoo.registry import (
     build,

@@ -1,7 +1,8 @@
-"""The `zoo` command: `zoo serve PATH...`, `zoo demo-web PATH...` (more to come).
+"""The `zoo` command: `zoo list`, `zoo info PATH`, `zoo export RUN_OR_PRESET`,
+`zoo predict PATH TEXT...` (zoo.commands), `zoo serve PATH...`, `zoo demo-web PATH...`.
 
-Errors are one line on stderr and exit status 1; `--debug` (or `ZOO_DEBUG=1`) shows the
-traceback instead.
+Errors are one line on stderr and exit status 1; `--debug` anywhere on the line (or
+`ZOO_DEBUG=1`) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -115,14 +116,19 @@ def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="zoo", description="The zoo model zoo's command.")
     main_parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     subparsers = main_parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    from zoo.commands import add_commands
+
+    add_commands(subparsers)
     _add_serve(subparsers)
     _add_demo_web(subparsers)
     return main_parser
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
-    args.debug = args.debug or os.environ.get("ZOO_DEBUG") == "1"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    args = parser().parse_args([argument for argument in argv if argument != "--debug"])
+    args.debug = debug or os.environ.get("ZOO_DEBUG") == "1"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         args.run(args)

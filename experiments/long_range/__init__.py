@@ -1,6 +1,6 @@
 """How far back can each model remember? SimpleRNN, LSTM, GRU and Transformer on the recall
 and adding tasks of Hochreiter & Schmidhuber 1997, T = 5 ... 1000, and the gradient that
-reaches each step. The command is `python -m recipes.long_range`.
+reaches each step. The command is `python -m experiments.long_range`.
 
 - `models`: the four families at about 9k weights each, and the gate initialisations
   (`GATE_INITS`: Keras's defaults, chrono, open) of the gated ones.

@@ -1,5 +1,5 @@
 """Vanishing gradients, shown: `‖∂L/∂h_t‖` against distance for SimpleRNN, LSTM and GRU, at
-initialisation and after training on recall (`recipes/long_range.py --gradients`).
+initialisation and after training on recall (`python -m experiments.long_range --gradients`).
 
 Each model is a sweep cell's model (`sweep.build_cell_model`); its norms are measured on
 held-out recall sequences with `zoo.analysis.gradient_norms.recurrent_model_gradient_norms`,

@@ -24,7 +24,7 @@ def test_flags_defaults_are_nanogpts_configuration():
         {"hidden_dim": 64},
         ("ROMEO:",),
     )
-    with pytest.raises(SystemExit):  # whole rounds of --eval-interval steps
+    with pytest.raises(SystemExit):  # whole rounds of --steps-per-epoch steps
         char_lm.parse_args(["--steps", "1300"])
     with pytest.raises(SystemExit):  # a transformer field is not an lstm flag
         char_lm.parse_args(["--model", "lstm", "--intermediate-dim", "64"])
@@ -34,11 +34,11 @@ def test_flags_defaults_are_nanogpts_configuration():
 def test_recipe_trains_samples_exports_and_agrees(tmp_path):
     settings = char_lm.Settings(
         steps=12,
-        eval_interval=6,
+        steps_per_epoch=6,
         eval_windows=8,
         batch_size=4,
         sequence_length=16,
-        num_sentences=300,
+        generated_examples=300,
         sample_tokens=20,
         preset="tiny",
         out=str(tmp_path / "saved"),

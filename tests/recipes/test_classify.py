@@ -14,9 +14,9 @@ from zoo.data import SubwordTokenizer, generated_sentiment  # noqa: E402
 
 def test_flags_and_family_defaults():
     settings, overrides = classify.parse_args([])
-    assert (settings.model, settings.max_length, settings.data) == ("transformer", 64, None)
+    assert (settings.model, settings.sequence_length, settings.data) == ("transformer", 64, None)
     settings, overrides = classify.parse_args(
-        ["--model", "lstm", "--hidden-dim", "64", "--class-names", "bad, good", "--epochs", "2"]
+        ["--model", "lstm", "--hidden-dim", "64", "--class-names", "bad", "good", "--epochs", "2"]
     )
     assert (settings.model, overrides, settings.class_names) == (
         "lstm",
@@ -32,7 +32,7 @@ def small_settings(tmp_path, name, **changes):
         **{
             "preset": "tiny",
             "epochs": 2,
-            "num_texts": 1500,
+            "generated_examples": 1500,
             "batch_size": 32,
             "warmup_steps": 10,
             "learning_rate": 3e-3,

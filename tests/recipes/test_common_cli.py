@@ -10,15 +10,8 @@ from types import SimpleNamespace
 import keras
 import pytest
 
-from recipes.common import (
-    RecipeSettings,
-    fit_model,
-    fit_verbosity,
-    model_scope,
-    parse,
-    recipe_parser,
-    run_main,
-)
+from zoo.runs import RunSettings, fit_model, model_scope, parse_settings, run_main
+from zoo.runs.training import fit_verbosity
 
 HINT = "(for the traceback, run again with --debug or set ZOO_DEBUG=1)\n"
 
@@ -145,16 +138,15 @@ def test_fit_model_prints_one_line_per_epoch_when_stdout_is_not_a_terminal(tmp_p
             return SimpleNamespace(history={"loss": [2.0, 1.0]})
 
     model = Model()
-    result = fit_model(model, RecipeSettings(epochs=2), tmp_path, train=[], validation=[])
+    result = fit_model(model, RunSettings(epochs=2), tmp_path, train=[], validation=[])
     assert model.kwargs["verbose"] == 2
     assert (result["train_steps"], result["epochs_run"]) == (7, 2)
-    fit_model(model, RecipeSettings(epochs=1), tmp_path, train=[], validation=[], verbose=0)
+    fit_model(model, RunSettings(epochs=1), tmp_path, train=[], validation=[], verbose=0)
     assert model.kwargs["verbose"] == 0  # a caller's choice wins
 
 
 def parse_common(argv):
-    parser = recipe_parser("A recipe.\n\nMore.", RecipeSettings(), data_help="a file")
-    return parse(parser, RecipeSettings, argv)[0]
+    return parse_settings(RunSettings, argv, doc="A recipe.\n\nMore.", task=None)[0]
 
 
 def test_strategy_flag_takes_the_strategy_kinds(capsys):
@@ -182,19 +174,19 @@ def test_model_scope_is_the_strategys_scope(monkeypatch):
     import tensorflow as tf
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    with model_scope(RecipeSettings(strategy="mirrored")):
+    with model_scope(RunSettings(strategy="mirrored")):
         strategy = tf.distribute.get_strategy()
         assert isinstance(strategy, tf.distribute.MirroredStrategy)
         variable = keras.Variable(1.0)
     # Made in the scope: one copy per device, kept equal by the strategy.
     assert strategy.extended.variable_created_in_scope(variable.value)
-    with model_scope(RecipeSettings(strategy="default")):
+    with model_scope(RunSettings(strategy="default")):
         assert not tf.distribute.has_strategy()  # the default: one device, no mirroring
 
 
 @pytest.mark.skipif(keras.backend.backend() == "tensorflow", reason="for other backends")
 def test_model_scope_does_nothing_without_tensorflow():
-    with model_scope(RecipeSettings()):
+    with model_scope(RunSettings()):
         pass
     with pytest.raises(ValueError, match="data_parallel"):
-        model_scope(RecipeSettings(strategy="mirrored"))
+        model_scope(RunSettings(strategy="mirrored"))

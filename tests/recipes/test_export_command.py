@@ -1,5 +1,5 @@
-"""`recipes.export`: the export request a recipe writes, and how an export's answers are
-compared with the model's (the end-to-end routes are in the recipe tests)."""
+"""`zoo.runs.export` (`zoo export`): the export request a recipe writes, and how an export's
+answers are compared with the model's (the end-to-end routes are in the recipe tests)."""
 
 import json
 
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import zoo
-from recipes import export as exporting
 from zoo.data import ByteTokenizer, SubwordTokenizer
+from zoo.runs import export as exporting
 
 
 def _outputs(**arrays):

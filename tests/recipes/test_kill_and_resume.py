@@ -1,6 +1,7 @@
 """Crashes lose nothing, shown by processes that are really killed (SIGKILL) at random points:
-a recipe killed mid-training and restarted with --resume ends where an uninterrupted run
-ends; an export killed mid-write leaves no version a model server would load."""
+a recipe started plainly (nothing said about resuming), killed mid-training and started again
+with the same command, ends where an uninterrupted run ends; the same command on the finished
+run says so; an export killed mid-write leaves no version a model server would load."""
 
 import json
 import os
@@ -21,8 +22,8 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 # A tiny character language model: 10 epochs of 16 steps, dropout off, float32 (every step
 # then depends on the weights, the optimizer state and the step's windows alone).
 RECIPE = [
-    *("--steps", "160", "--eval-interval", "16", "--eval-windows", "4"),
-    *("--batch-size", "8", "--sequence-length", "32", "--num-sentences", "400"),
+    *("--steps", "160", "--steps-per-epoch", "16", "--eval-windows", "4"),
+    *("--batch-size", "8", "--sequence-length", "32", "--generated-examples", "400"),
     *("--sample-tokens", "8", "--prompts", "the", "--preset", "tiny", "--num-layers", "1"),
     *("--hidden-dim", "32", "--num-heads", "2", "--intermediate-dim", "64", "--dropout", "0"),
     *("--no-mixed-precision", "--seed", "3", "--no-export"),
@@ -86,10 +87,12 @@ def uninterrupted(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def killed_and_resumed(tmp_path_factory):
-    """The same run, killed three times at random points, each time resumed with --resume."""
+    """The same run, started plainly, killed three times at random points, each time started
+    again with the very same command (which continues from the backup), then once more
+    after it finished."""
     folder = tmp_path_factory.mktemp("killed")
     run_dir, log = folder / "run", folder / "log.txt"
-    arguments = ("--run-dir", str(run_dir), "--out", str(folder / "saved"), "--resume")
+    arguments = ("--run-dir", str(run_dir), "--out", str(folder / "saved"))
     seed = int.from_bytes(os.urandom(4), "little")
     rng = np.random.default_rng(seed)
     # Kill once the backup has reached these epochs, plus a random delay each; every process
@@ -104,7 +107,16 @@ def killed_and_resumed(tmp_path_factory):
             kills.append({"after_epoch": backed_up_epochs(run_dir), "delay": round(delay, 3)})
     finish(start("recipes.char_lm", *RECIPE, *arguments, log=log), log)
     results = json.loads((run_dir / "results.json").read_text())
-    return {"results": results, "kills": kills, "seed": seed, "folder": folder, "log": log}
+    again_log = folder / "again.txt"
+    again = start("recipes.char_lm", *RECIPE, *arguments, log=again_log).wait(timeout=600)
+    return {
+        "results": results,
+        "kills": kills,
+        "seed": seed,
+        "folder": folder,
+        "log": log,
+        "again": (again, again_log.read_text()),
+    }
 
 
 @pytest.mark.slow
@@ -115,6 +127,8 @@ def test_a_run_killed_at_random_points_ends_as_one_never_killed(uninterrupted, k
     assert len(kills) == 3, context
     log = killed_and_resumed["log"].read_text()
     assert log.count("weights):") == 4, context  # four processes built the model
+    # Each process after a kill continued the backup (none started over).
+    assert log.count("Continuing the run in") == 3, context
     expected, resumed = uninterrupted["metrics"], killed_and_resumed["results"]["metrics"]
     # The same number of optimizer steps: no epoch lost, none trained twice.
     assert resumed["train_steps"] == expected["train_steps"] == 160, context
@@ -136,15 +150,23 @@ def test_a_run_killed_at_random_points_ends_as_one_never_killed(uninterrupted, k
 
 
 @pytest.mark.slow
+def test_the_same_command_on_a_finished_run_says_so(killed_and_resumed):
+    status, output = killed_and_resumed["again"]
+    assert status == 1, output
+    assert "holds a finished run" in output and "--restart" in output
+    assert "weights):" not in output  # refused before building anything
+
+
+@pytest.mark.slow
 def test_an_export_killed_while_writing_leaves_no_version(killed_and_resumed):
     import tensorflow as tf
 
     folder = killed_and_resumed["folder"]
     run_dir, out, log = folder / "run", folder / "saved", folder / "export-log.txt"
     # The run was trained with --no-export: a first export, then three that are killed.
-    assert "python -m recipes.export" in killed_and_resumed["log"].read_text()
+    assert "zoo export" in killed_and_resumed["log"].read_text()
     assert not out.exists()
-    finish(start("recipes.export", str(run_dir), "--out", str(out), log=log), log)
+    finish(start("zoo.cli", "export", str(run_dir), "--out", str(out), log=log), log)
     assert sorted(os.listdir(out)) == ["1"]
     seed = int.from_bytes(os.urandom(4), "little")
     rng = np.random.default_rng(seed)
@@ -154,7 +176,7 @@ def test_an_export_killed_while_writing_leaves_no_version(killed_and_resumed):
         # Killed a random moment after this process created its temporary version folder
         # (its name holds the writer's pid): while it writes or checks the SavedModel.
         delay = float(rng.uniform(0.0, 1.5))
-        process = start("recipes.export", str(run_dir), "--out", str(out), log=log)
+        process = start("zoo.cli", "export", str(run_dir), "--out", str(out), log=log)
         mine = f"-{process.pid}-"
         writing = lambda mine=mine: any(  # noqa: E731
             n.startswith(".tmp-") and mine in n for n in os.listdir(out)
@@ -177,7 +199,7 @@ def test_an_export_killed_while_writing_leaves_no_version(killed_and_resumed):
     loaded = tf.saved_model.load(str(out / "1"))
     assert "generate" in loaded.signatures
     # The next export takes the next free number, and removes what the killed ones left.
-    finish(start("recipes.export", str(run_dir), "--out", str(out), log=log), log)
+    finish(start("zoo.cli", "export", str(run_dir), "--out", str(out), log=log), log)
     expected = [str(version) for version in range(1, 3 + finished)]
     assert sorted(os.listdir(out), key=int) == expected, context
     assert json.loads((run_dir / "export_result.json").read_text())["agrees"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import keras
 import pytest
 
-from recipes import output_folders
-from recipes.common import run_main
-from recipes.output_folders import (
+from zoo.runs import folders as output_folders
+from zoo.runs import run_main
+from zoo.runs.folders import (
     BASE_BYTES,
     CHECKPOINT_COPIES,
     check_free_space,
@@ -87,8 +87,8 @@ def test_a_recipe_on_a_full_disk_stops_before_training(tmp_path, monkeypatch, ca
     )
     fitted = []
     monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: fitted.append(1))
-    arguments = ["--steps", "8", "--eval-interval", "4", "--preset", "tiny", "--num-layers", "1"]
-    arguments += ["--hidden-dim", "32", "--num-heads", "2", "--num-sentences", "200"]
+    arguments = ["--steps", "8", "--steps-per-epoch", "4", "--preset", "tiny", "--num-layers", "1"]
+    arguments += ["--hidden-dim", "32", "--num-heads", "2", "--generated-examples", "200"]
     arguments += ["--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "saved")]
     with pytest.raises(SystemExit) as stopped:
         run_main(char_lm.main, arguments)
@@ -103,10 +103,10 @@ def test_a_recipe_on_a_full_disk_stops_before_training(tmp_path, monkeypatch, ca
 def test_a_recipe_whose_loss_becomes_nan_stops_with_what_to_do(tmp_path, capsys):
     from recipes import char_lm
 
-    arguments = ["--steps", "8", "--eval-interval", "4", "--preset", "tiny", "--num-layers", "1"]
-    arguments += ["--hidden-dim", "32", "--num-heads", "2", "--num-sentences", "200"]
+    arguments = ["--steps", "8", "--steps-per-epoch", "4", "--preset", "tiny", "--num-layers", "1"]
+    arguments += ["--hidden-dim", "32", "--num-heads", "2", "--generated-examples", "200"]
     arguments += ["--batch-size", "4", "--sequence-length", "16", "--no-mixed-precision"]
-    arguments += ["--learning-rate", "1e30", "--warmup-steps", "0", "--resume"]  # diverges
+    arguments += ["--learning-rate", "1e30", "--warmup-steps", "0"]  # diverges
     arguments += ["--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "saved")]
     with pytest.raises(SystemExit) as stopped:
         run_main(char_lm.main, arguments)

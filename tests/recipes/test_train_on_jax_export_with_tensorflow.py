@@ -1,6 +1,6 @@
 """The route of a model trained where there is no TensorFlow (the GPU machine): the
 translation recipe trains on JAX in a subprocess that cannot import TensorFlow, keras-nlp or
-tensorflow-text, and says how to export; `python -m recipes.export RUN_DIR` (TensorFlow)
+tensorflow-text, and says how to export; `zoo export RUN_DIR` (TensorFlow)
 exports the checkpoint; the export, reloaded here with TensorFlow alone, answers as the JAX
 model did in process."""
 
@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # A tiny model in float32: bfloat16 matmuls round differently in XLA on JAX and in
 # TensorFlow's kernels, which moves scores by about 1e-2 (token ids still agreed when tried).
 TINY = [
-    "--epochs", "1", "--num-pairs", "600", "--vocab-size", "300", "--max-length", "16",
-    "--tokens-per-batch", "1024", "--warmup-steps", "20", "--test-sentences", "4",
+    "--epochs", "1", "--generated-examples", "600", "--vocab-size", "300",
+    "--sequence-length", "16",
+    "--tokens-per-batch", "1024", "--warmup-steps", "20", "--test-examples", "4",
     "--beam-width", "2", "--preset", "tiny", "--num-layers", "1", "--hidden-dim", "32",
     "--num-heads", "2", "--no-mixed-precision",
 ]  # fmt: skip
@@ -56,12 +57,12 @@ def test_translation_trained_on_jax_without_tensorflow_exports_and_answers_alike
     )
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     assert "backend jax" in trained.stdout
-    command = f"python -m recipes.export {run_dir} --out {out}"
+    command = f"zoo export {run_dir} --out {out}"
     assert "has no TensorFlow" in trained.stdout and command in trained.stdout
     assert not out.exists()
 
     exported = subprocess.run(
-        [sys.executable, "-m", "recipes.export", run_dir, "--out", out],
+        [sys.executable, "-m", "zoo.cli", "export", run_dir, "--out", out],
         env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"},  # overridden
         cwd=ROOT,
         capture_output=True,

@@ -109,3 +109,10 @@ def test_classifier_from_an_mlm_encoder_starts_from_its_backbone(family):
     fresh = zoo.build(family, task="classify", preset="tiny", vocab_size=40, num_classes=3)
     ids = np.array([[START_ID, 12, 13, 0]], "int32")
     assert not np.allclose(np.asarray(model(ids)), np.asarray(fresh(ids)))
+
+
+def test_confusion_matrix_table_has_a_row_per_true_class():
+    from zoo.tasks.classify import format_confusion_matrix
+
+    table = format_confusion_matrix([[3, 1], [0, 2]], ["no", "yes"])
+    assert table.split("\n") == ["        no  yes", "   no    3    1", "  yes    0    2"]

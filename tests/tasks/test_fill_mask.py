@@ -207,3 +207,12 @@ def test_a_typed_mask_reads_like_a_masked_piece_in_training(tokenizer):
     typed = filling.encode_for_fill(tokenizer, ["the [MASK] sees", "[MASK] dog"], 16)
     assert typed[0][:4].tolist() == [START_ID, the, MASK_ID, sees]
     assert typed[1][:3].tolist() == [START_ID, MASK_ID, dog]
+
+
+def test_fills_table_rounds_and_format_fills_shows_each_text_with_its_fills():
+    from zoo.tasks.fill_mask import fills_table, format_fills
+
+    candidates = [[{"token": "▁water", "id": 7, "probability": 0.123456}]]
+    table = fills_table(["The [MASK] is cold."], candidates)
+    assert table == {"The [MASK] is cold.": [{"token": "▁water", "id": 7, "probability": 0.1235}]}
+    assert format_fills(table) == "  The [MASK] is cold.\n    -> '▁water' 0.123"

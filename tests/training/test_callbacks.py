@@ -271,14 +271,17 @@ def test_standard_callbacks_order_and_paths(tmp_path):
     assert budget.seconds == 60.0
 
 
-def test_standard_callbacks_without_resume_or_tensorboard(tmp_path):
-    callbacks = standard_callbacks(tmp_path, resume=False, tensorboard=False)
+def test_standard_callbacks_always_back_up(tmp_path):
+    # No argument turns the backup off: a run started without any thought of a crash resumes.
+    callbacks = standard_callbacks(tmp_path, tensorboard=False)
     assert [type(callback).__name__ for callback in callbacks] == [
         "StopOnNonFiniteLoss",
+        "ResumableBackup",
         "AtomicModelCheckpoint",
         "AtomicModelCheckpoint",
     ]
-    assert [callback.filepath for callback in callbacks[1:]] == [
+    assert callbacks[1].backup_dir == str(tmp_path / "backup")
+    assert [callback.filepath for callback in callbacks[2:]] == [
         str(tmp_path / "checkpoints" / "latest.keras"),
         str(tmp_path / "checkpoints" / "best.keras"),
     ]
@@ -305,3 +308,15 @@ def test_tensorboard_without_its_packages_says_how_to_fix(tmp_path, monkeypatch)
     callbacks = standard_callbacks(tmp_path)
     assert len(callbacks) == 4
     assert not any(isinstance(c, keras.callbacks.TensorBoard) for c in callbacks)
+
+
+def test_epoch_clock_records_the_monitored_value_against_time():
+    from zoo.training.callbacks import EpochClock
+
+    ticks = iter([10.0, 12.5, 15.0, 20.25])
+    clock = EpochClock("val_accuracy", clock=lambda: next(ticks))
+    clock.on_train_begin()
+    clock.on_epoch_end(0, {"val_accuracy": 0.5})
+    clock.on_epoch_end(1, {"loss": 1.0})  # no validation this epoch: nothing recorded
+    clock.on_epoch_end(2, {"val_accuracy": 0.75})
+    assert clock.points == [(2.5, 0.5), (5.0, 0.75)]

@@ -140,7 +140,7 @@ SCRIPT = textwrap.dedent(
         float(np.sum(b * a) / np.sum(a * a)) for a, b in zip(one, two) if np.sum(a * a) > 1e-12
     ]
 
-    # What recipes do (recipes.common.fit_model): batches of 7, 7 and 1 rows cut to 6 and 6.
+    # What recipes do (zoo.runs.training.fit_model): batches of 7, 7 and 1 rows cut to 6 and 6.
     from zoo.training import even_batches
 
     with mirrored.scope():

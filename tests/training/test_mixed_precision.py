@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import zoo
-from recipes.common import RecipeSettings, recipe_parser
 from zoo.data import ByteTokenizer
+from zoo.runs.settings import RunSettings, settings_parser
 from zoo.tasks.generate import GENERATE, generate_texts, score_texts
 from zoo.training import configure_runtime
 from zoo.training.runtime import precision_policy
@@ -48,7 +48,7 @@ def test_unknown_precision_says_what_is_accepted(value):
     + [(["--mixed-precision", "bfloat16"], "bfloat16")],
 )
 def test_recipe_flag(arguments, expected):
-    parser = recipe_parser("A recipe.", RecipeSettings(), "data")
+    parser = settings_parser(RunSettings, doc="A recipe.", task=None)
     assert parser.parse_args(arguments).mixed_precision == expected
 
 
@@ -56,7 +56,7 @@ def test_recipe_flag(arguments, expected):
     "arguments", [["--mixed-precision", "fp16"], ["--mixed-precision", "float8"]]
 )
 def test_recipe_flag_refuses_other_values(arguments, capsys):
-    parser = recipe_parser("A recipe.", RecipeSettings(), "data")
+    parser = settings_parser(RunSettings, doc="A recipe.", task=None)
     parser.exit_on_error = False
     with pytest.raises((SystemExit, argparse.ArgumentError)):
         parser.parse_args(arguments)

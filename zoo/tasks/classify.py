@@ -93,6 +93,21 @@ def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
     return matrix
 
 
+def format_confusion_matrix(matrix, class_names) -> str:
+    """The matrix as a table: a row per true class, a column per predicted class.
+
+    >>> print(format_confusion_matrix([[3, 1], [0, 2]], ["no", "yes"]))
+            no  yes
+       no    3    1
+      yes    0    2
+    """
+    width = max(len(name) for name in class_names) + 2
+    lines = [" " * width + "".join(f"{name:>{width}}" for name in class_names)]
+    for name, row in zip(class_names, matrix):
+        lines.append(f"{name:>{width}}" + "".join(f"{int(count):>{width}}" for count in row))
+    return "\n".join(lines)
+
+
 def evaluate(model, tokenizer, data, *, max_length: int = 64) -> dict:
     """Accuracy, the confusion matrix (rows: true class, columns: predicted) and per-class
     precision/recall/F1 of `model` on `data` (`zoo.data.LabelledTexts`)."""

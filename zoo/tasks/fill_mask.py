@@ -335,6 +335,23 @@ def fill_ids_graph(text_graph, text, max_length: int = DEFAULT_MAX_LENGTH):
 TOP_K = 5
 
 
+def fills_table(texts, candidates) -> dict:
+    """`{text: its candidates}`, probabilities rounded to 4 places (for results files)."""
+    return {
+        text: [{**c, "probability": round(c["probability"], 4)} for c in row]
+        for text, row in zip(texts, candidates)
+    }
+
+
+def format_fills(fills: dict) -> str:
+    """Each text, then its candidates with their probabilities, one text per two lines."""
+    lines = []
+    for text, candidates in fills.items():
+        best = ", ".join(f"{c['token']!r} {c['probability']:.3f}" for c in candidates)
+        lines += [f"  {text}", f"    -> {best}"]
+    return "\n".join(lines)
+
+
 def fill_mask_texts(
     model,
     tokenizer,

@@ -82,6 +82,30 @@ class TimeBudget(keras.callbacks.Callback):
                 )
 
 
+class EpochClock(keras.callbacks.Callback):
+    """Records `(seconds since fit() began, monitor's value)` at each epoch's end that has
+    the value (a learning curve against time), in `points`.
+
+    Args:
+        monitor: the logged quantity to record, e.g. `"val_accuracy"`.
+        clock: callable returning seconds as a float (default `time.perf_counter`).
+    """
+
+    def __init__(self, monitor: str = "val_loss", clock: Callable[[], float] = time.perf_counter):
+        super().__init__()
+        self.monitor = monitor
+        self.clock = clock
+        self.points = []
+
+    def on_train_begin(self, logs=None):
+        self._start = self.clock()
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None:
+            self.points.append((round(self.clock() - self._start, 1), float(value)))
+
+
 class NonFiniteLossError(RuntimeError):
     """Training stopped because the loss became NaN or infinite."""
 
@@ -122,7 +146,7 @@ class StopOnNonFiniteLoss(keras.callbacks.TerminateOnNaN):
             f"The training loss became {float(loss)} in epoch {self._epoch + 1}, batch "
             f"{batch + 1}; training stopped before any checkpoint saved those weights. "
             f"{where}. Lower the learning rate (or lengthen its warm-up), then train again "
-            "(a recipe's --resume continues from its backup)."
+            "(rerunning the recipe's command continues from its backup)."
         )
 
 
@@ -213,7 +237,6 @@ def read_best_value(filepath: str | os.PathLike, monitor: str) -> float | None:
 def standard_callbacks(
     run_dir: str | os.PathLike,
     time_budget: float | None = None,
-    resume: bool = True,
     tensorboard: bool | None = None,
     checkpoint_every: int | str = "epoch",
     monitor: str = "val_loss",
@@ -227,13 +250,12 @@ def standard_callbacks(
        the backup and the checkpoints keep the last good state. (The graceful
        default would run the epoch-end saves with the NaN weights, then delete
        the backup.)
-    2. `ResumableBackup(run_dir/"backup")` when `resume`: a `fit()` that
-       crashed or was killed resumes, in the next `fit()` with the same
-       `run_dir`, at the first epoch it did not finish, with the weights and
-       optimizer state of the last backup (Keras's `BackupAndRestore`, made
-       safe against a kill at any instant). The backup is deleted when `fit()`
-       returns normally (including a `TimeBudget` stop), so a finished run
-       starts over.
+    2. `ResumableBackup(run_dir/"backup")`, always: a `fit()` that crashed or
+       was killed resumes, in the next `fit()` with the same `run_dir`, at the
+       first epoch it did not finish, with the weights and optimizer state of
+       the last backup (Keras's `BackupAndRestore` convention, made safe
+       against a kill at any instant). The backup is deleted when `fit()`
+       returns normally (including a `TimeBudget` stop).
     3. `AtomicModelCheckpoint` of the latest model,
        `run_dir/"checkpoints/latest.keras"`, every `checkpoint_every`.
     4. `AtomicModelCheckpoint` of the best model by `monitor`,
@@ -248,7 +270,6 @@ def standard_callbacks(
     Args:
         run_dir: directory of this run; created as needed.
         time_budget: optional wall-clock budget for `fit()`, in seconds.
-        resume: whether to back up each epoch and resume after a crash.
         tensorboard: whether to write TensorBoard logs (needs the
             `tensorflow` and `tensorboard` packages, also on the JAX backend); `None`
             (the default): when both are installed, so that a machine without
@@ -292,13 +313,11 @@ def standard_callbacks(
     best_filepath = os.path.join(run_dir, CHECKPOINT_DIR, "best.keras")
 
     latest_filepath = os.path.join(run_dir, CHECKPOINT_DIR, "latest.keras")
+    resuming = os.path.exists(os.path.join(backup_dir, STATE_FILE))
     callbacks = [
-        StopOnNonFiniteLoss(saved=[backup_dir, latest_filepath] if resume else [latest_filepath])
+        StopOnNonFiniteLoss(saved=[backup_dir, latest_filepath]),
+        ResumableBackup(backup_dir, save_freq=checkpoint_every),
     ]
-    resuming = False
-    if resume:
-        resuming = os.path.exists(os.path.join(backup_dir, STATE_FILE))
-        callbacks.append(ResumableBackup(backup_dir, save_freq=checkpoint_every))
     callbacks.append(AtomicModelCheckpoint(latest_filepath, save_freq=checkpoint_every))
     callbacks.append(
         AtomicModelCheckpoint(

@@ -1,8 +1,8 @@
 """Families side by side: the `results.json` of several `recipes.classify` runs as one table
 (markdown) and one picture (validation accuracy against training time).
 
-    python -m recipes.classify_report runs/classify_transformer runs/classify_lstm \\
-        --out docs/results/classify_sst2.png
+    python -m benchmarks.classify_report runs/classify_transformer runs/classify_lstm \\
+        --image docs/results/classify_sst2.png
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
-from recipes.common import run_main
 from zoo.analysis.accuracy_curves import plot_accuracy_curves
+from zoo.runs import run_main
 
 
 def load(run_dir) -> dict:
@@ -51,14 +51,14 @@ def _seconds(budget) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dirs", nargs="+", help="--run-dir folders of recipes.classify")
-    parser.add_argument("--out", default="docs/results/classify.png", help="the picture")
+    parser.add_argument("--image", default="docs/results/classify.png", help="the picture")
     parser.add_argument("--title", default="", help="the picture's title")
     parser.add_argument("--goal", type=float, default=None, help="a dotted line, e.g. 0.87")
     arguments = parser.parse_args(argv)
     results = [load(run_dir) for run_dir in arguments.run_dirs]
     print(table(results))
     curves = {label_of(result): result["curve"] for result in results}
-    path = plot_accuracy_curves(curves, arguments.out, title=arguments.title, goal=arguments.goal)
+    path = plot_accuracy_curves(curves, arguments.image, title=arguments.title, goal=arguments.goal)
     print(f"\nPicture: {path}")
 
 

@@ -6,12 +6,12 @@ the zoo's claims, and writes `long_range.{json,png}` to `--output-dir` (the JSON
 settings and the table as markdown too). `--gradients` instead measures how much gradient
 reaches each step, before and after training (`gradient_norms.{json,png}`).
 
-    python -m recipes.long_range                # the full sweep (about an hour on 2 CPU cores)
-    python -m recipes.long_range --quick        # a small sweep in two to three minutes
-    python -m recipes.long_range --gradients    # ‖∂L/∂h_t‖ vs distance, per model and gate init
-    python -m recipes.long_range --gate-init keras --models lstm gru   # Keras's gate biases
+    python -m experiments.long_range                # the full sweep (about an hour on 2 CPU cores)
+    python -m experiments.long_range --quick        # a small sweep in two to three minutes
+    python -m experiments.long_range --gradients    # ‖∂L/∂h_t‖ vs distance, per model and gate init
+    python -m experiments.long_range --gate-init keras --models lstm gru   # Keras's gate biases
 
-The study lives in `experiments/long_range/`; this script wires flags to it.
+The study is the rest of `experiments/long_range/`; this module wires flags to it.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from experiments.long_range.report import (
     write_json,
 )
 from experiments.long_range.sweep import SweepConfig, run_sweep
-from recipes.common import run_main
 from zoo.analysis import plots
 from zoo.analysis.machine import describe_machine, machine_line
+from zoo.runs import run_main
 
 # 12 cells, 2.5 minutes on 2 CPU cores (140 s of training): lengths where every cell is
 # cheap, all of them run, one seed, and no GRU (CI runs it: the GRU's cells are tested on

@@ -1,4 +1,5 @@
-"""`recipes/long_range.py --quick` and `--gradients`, end to end on 2 CPU cores, and its flags."""
+"""`python -m experiments.long_range --quick` and `--gradients`, end to end on 2 CPU cores,
+and its flags."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from recipes import long_range
+from experiments.long_range import command as long_range
 from zoo.data.long_range_tasks import ADDING_BASELINE_MSE
 
 
