@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from zoo.export.versioned_directory import existing_versions, newest_version_folder
+
 # What `predict` passes to each text method, as `--flag`s (None: the model's own default).
 PREDICT_SETTINGS = {
     "translate": ("beam_width", "max_length"),
@@ -94,7 +96,7 @@ def describe_path(path) -> dict:
         raise FileNotFoundError(f"Nothing at {folder}.")
     if (folder / "config.json").is_file() and (folder / "metadata.json").is_file():
         return _preset_info(folder)
-    export = _export_version(folder)
+    export = newest_version_folder(folder)
     if export is not None:
         return _export_info(export)
     run_files = ("settings.json", "results.json", "export.json", "preset")
@@ -112,15 +114,6 @@ def _read(path: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not valid JSON ({error}).") from None
-
-
-def _export_version(folder: Path) -> Path | None:
-    if (folder / "saved_model.pb").is_file():
-        return folder
-    versions = sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
-    if versions and (folder / str(versions[-1]) / "saved_model.pb").is_file():
-        return folder / str(versions[-1])
-    return None
 
 
 def _preset_info(folder: Path) -> dict:
@@ -141,9 +134,7 @@ def _preset_info(folder: Path) -> dict:
 def _export_info(version: Path) -> dict:
     card_path = version / "assets" / "zoo.json"
     card = _read(card_path) if card_path.is_file() else {}
-    versions = sorted(
-        int(p.name) for p in version.parent.iterdir() if p.is_dir() and p.name.isdigit()
-    )
+    versions = existing_versions(version.parent)
     return {
         "kind": "export",
         "path": str(version),
@@ -196,7 +187,7 @@ def _methods(task) -> list[str]:
     method = TASK_METHODS.get(task)
     if method is None:
         return []
-    return [method, "score"] if task in ("seq2seq", "lm") else [method]
+    return [method, "score"] if task == "lm" else [method]
 
 
 def format_info(info: dict) -> str:
@@ -293,9 +284,7 @@ def add_predict(subparsers) -> None:
     )
     parser.add_argument("path", metavar="PATH", help="a preset, run or export folder")
     parser.add_argument("texts", nargs="+", metavar="TEXT", help="texts (prompts) to answer")
-    parser.add_argument(
-        "--score", action="store_true", help="log-likelihood of each text (seq2seq and lm)"
-    )
+    parser.add_argument("--score", action="store_true", help="log-likelihood of each text (lm)")
     parser.add_argument("--json", action="store_true", help="print the answers as JSON")
     options = parser.add_argument_group("settings (each for the tasks named)")
     options.add_argument("--beam-width", type=int, help="translate: 1 decodes greedily")
@@ -333,7 +322,7 @@ def predict(path, texts, *, score: bool = False, **settings) -> list:
     model = zoo.load(path)
     task = getattr(model, "task", None) or model.config.task
     method = "score" if score else TASK_METHODS.get(task)
-    if method is None or (score and task not in ("seq2seq", "lm")):
+    if method is None or (score and task != "lm"):
         raise ValueError(f"{path} holds a {task} model, which `zoo predict` cannot answer.")
     unused = sorted(set(settings) - set(PREDICT_SETTINGS[method]))
     if unused:

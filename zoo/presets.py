@@ -41,6 +41,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from zoo import registry
+from zoo.export.versioned_directory import newest_version_folder
 
 FORMAT = "zoo-preset"
 FORMAT_VERSION = 1
@@ -231,14 +232,18 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return _read_json(_preset_folder(path) / METADATA)
 
 
-def attach(model, tokenizer, **options):
-    """Attach a preprocessor to `model` (its task's, from `tokenizer` and the task's export
-    options) so that it answers text; returns the model.
+def attach(model, tokenizer, *, strict: bool = True, **options):
+    """Attach a preprocessor to `model` (its task's, from `tokenizer` and the task's options)
+    so that it answers text; returns the model. `strict=False` takes an export's options and
+    keeps the preprocessor's among them (the others shape only the export).
 
     Example: `zoo.attach(model, tokenizer, class_names=["negative", "positive"])`."""
     from zoo.tasks.base import preprocessor_class
 
-    model.preprocessor = preprocessor_class(model.config.task)(tokenizer, **options)
+    cls = preprocessor_class(model.config.task)
+    if not strict:
+        options = {key: value for key, value in options.items() if key in cls.option_names}
+    model.preprocessor = cls(tokenizer, **options)
     return model
 
 
@@ -318,28 +323,26 @@ def load(path: str | os.PathLike):
         return from_preset(folder)
     if (folder / RUN_PRESET / CONFIG).is_file():
         return from_preset(folder / RUN_PRESET)
-    if (folder / "saved_model.pb").is_file():
-        return ExportedModel(folder)
-    versions = sorted(
-        (int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit()),
-    )
-    if versions and (folder / str(versions[-1]) / "saved_model.pb").is_file():
-        return ExportedModel(folder / str(versions[-1]))
+    version = newest_version_folder(folder)
+    if version is not None:
+        return ExportedModel(version)
     if (folder / "export.json").is_file():
-        return _from_run_request(folder)
+        return from_run_request(folder)
     raise ValueError(
         f"{folder} is neither a preset folder ({CONFIG}), a run folder ({RUN_PRESET}/ or "
         "export.json) nor an export (saved_model.pb, or version folders holding one)."
     )
 
 
-def _from_run_request(run_dir: Path):
-    """A run folder written before presets existed: its `export.json` names the checkpoint,
-    the tokenizer and the export options."""
+def from_run_request(run_dir: str | os.PathLike):
+    """The model a run folder's `export.json` names (checkpoint, tokenizer, export options),
+    with its preprocessor: what `write_preset` saves, and how `load` reads a run written
+    before presets existed."""
     import keras
 
     from zoo.tasks.preprocessor import BYTES, SENTENCEPIECE, load_tokenizer
 
+    run_dir = Path(run_dir)
     request = _read_json(run_dir / "export.json")
     checkpoint = run_dir / request["checkpoint"]
     if not checkpoint.is_file():
@@ -349,16 +352,9 @@ def _from_run_request(run_dir: Path):
         description = {"type": BYTES}
     else:
         description = {"type": SENTENCEPIECE, "file": f"{request['tokenizer']}/sentencepiece.model"}
-    options = _preprocessor_options(model, request.get("options", {}))
-    return attach(model, load_tokenizer(run_dir, description), **options)
-
-
-def _preprocessor_options(model, options: Mapping) -> dict:
-    """The export options a task's preprocessor keeps (the others shape only the export)."""
-    from zoo.tasks.base import preprocessor_class
-
-    names = preprocessor_class(model.config.task).option_names
-    return {key: value for key, value in options.items() if key in names}
+    return attach(
+        model, load_tokenizer(run_dir, description), **request.get("options", {}), strict=False
+    )
 
 
 class ExportedModel:

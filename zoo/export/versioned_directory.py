@@ -20,6 +20,18 @@ def existing_versions(model_directory: str | os.PathLike) -> list[int]:
     return sorted(int(p.name) for p in directory.iterdir() if p.is_dir() and p.name.isdigit())
 
 
+def newest_version_folder(path: str | os.PathLike) -> Path | None:
+    """The SavedModel version `path` names: `path` itself when it holds `saved_model.pb`, else
+    its newest integer version holding one; None when it is neither."""
+    path = Path(path)
+    if (path / "saved_model.pb").is_file():
+        return path
+    versions = existing_versions(path)
+    if versions and (path / str(versions[-1]) / "saved_model.pb").is_file():
+        return path / str(versions[-1])
+    return None
+
+
 def next_version(model_directory: str | os.PathLike) -> int:
     """One more than the largest existing version (1 for the first)."""
     versions = existing_versions(model_directory)

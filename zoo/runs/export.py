@@ -119,13 +119,9 @@ def write_preset(run_dir: Path, request: Mapping) -> Path:
     the checkpoint the export request names, its tokenizer and the preprocessor options among
     the export options, the data card and the metrics. `zoo.load(run_dir)` reads it."""
     import zoo
-    from zoo.presets import RUN_PRESET
-    from zoo.tasks.base import preprocessor_class
+    from zoo.presets import RUN_PRESET, from_run_request
 
-    model = keras.saving.load_model(run_dir / request["checkpoint"], compile=False)
-    names = preprocessor_class(model.config.task).option_names
-    options = {key: value for key, value in request["options"].items() if key in names}
-    zoo.attach(model, load_tokenizer(run_dir, request["tokenizer"]), **options)
+    model = from_run_request(run_dir)
     return zoo.save_to_preset(
         model,
         run_dir / RUN_PRESET,

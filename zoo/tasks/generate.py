@@ -284,8 +284,20 @@ class GeneratePreprocessor(Preprocessor):
         "max_new_tokens_limit",
     )
 
-    def _setting(self, name, value, default):
-        return self.options.get(name, default) if value is None else value
+    def defaults(self) -> dict:
+        """The settings a request leaves out, as the export's `serving_default` sends them
+        (`serving_settings` of the options: 200 new tokens cut to the limit, temperature 1,
+        no top-k or top-p, seed 0)."""
+        options = self.options
+        return serving_settings(
+            options.get("max_new_tokens_limit", MAX_NEW_TOKENS_LIMIT),
+            max_new_tokens=options.get("max_new_tokens"),
+            temperature=options.get("temperature", 1.0),
+            top_k=options.get("top_k", 0),
+            top_p=options.get("top_p", 1.0),
+            seed=options.get("seed", 0),
+            no_repeat_ngram_size=options.get("no_repeat_ngram_size", 0),
+        )
 
     def inputs(self, prompts, max_new_tokens=MAX_NEW_TOKENS, *, limit=None):
         """`(int32 (B, P) prompt ids, max_new_tokens)`, as `graph_inputs` computes them."""
@@ -316,21 +328,23 @@ class GeneratePreprocessor(Preprocessor):
         """Each prompt's continuation (`generate_texts`); a setting left None takes the
         options' (the export's defaults): 200 new tokens, temperature 1, no top-k or top-p,
         seed 0. Temperature 0 is greedy; `top_k <= 0` is no top-k filter."""
+        given = dict(
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+        )
+        settings = {
+            **self.defaults(),
+            **{key: value for key, value in given.items() if value is not None},
+        }
         return generate_texts(
             model,
             self.tokenizer,
             text_list(prompts),
-            max_new_tokens=self._setting(
-                "max_new_tokens",
-                max_new_tokens,
-                min(MAX_NEW_TOKENS, self.options.get("max_new_tokens_limit", MAX_NEW_TOKENS)),
-            ),
-            temperature=self._setting("temperature", temperature, 1.0),
-            top_k=self._setting("top_k", top_k, 0),
-            top_p=self._setting("top_p", top_p, 1.0),
-            seed=self._setting("seed", seed, 0),
-            no_repeat_ngram_size=self.options.get("no_repeat_ngram_size", 0),
             context_length=self.options.get("context_length"),
+            **settings,
         )
 
     def score(self, model, texts):

@@ -104,15 +104,13 @@ def translate_texts(model, tokenizer, texts: Sequence[str], *, batch_size=64, **
     `decoding`: `translate_batch`'s settings (`beam_width=4`, `length_penalty=0.6`,
     `max_length=64`, `max_source_length=128`, `no_repeat_ngram_size=0`). Sentences are sorted
     by length and decoded in batches of `batch_size` (`translate_batch`, as the export does),
-    then returned in the input order; an empty (or blank) text gets an empty translation. Off
-    TensorFlow, sources are padded to the bucket widths
-    (`jax.jit` compiles each new shape).
+    then returned in the input order; an empty (or blank) text gets an empty translation
+    (`translate_batch`). Off TensorFlow, sources are padded to the bucket widths (`jax.jit`
+    compiles each new shape).
     """
     settings = {"bucket_widths": keras.config.backend() != "tensorflow", **decoding}
     texts = list(texts)
-    lengths = [len(row) for row in tokenizer.encode([text.strip() for text in texts])]
-    # An empty text has nothing to translate: its translation is empty, not invented.
-    order = [i for i in np.argsort(lengths, kind="stable") if lengths[i]]
+    order = np.argsort([len(row) for row in tokenizer.encode(texts)], kind="stable")
     outputs: list[str] = [""] * len(texts)
     for start in range(0, len(order), batch_size):
         chosen = order[start : start + batch_size]
@@ -313,8 +311,7 @@ class TranslatePreprocessor(Preprocessor):
             beam_width=tf.constant(beam_width, tf.int32),
             max_length=tf.constant(max_length, tf.int32),
         )
-        translations = [t.decode("utf-8") for t in outputs["translation"].numpy()]
-        return [t if text.strip() else "" for t, text in zip(translations, texts)]
+        return [text.decode("utf-8") for text in outputs["translation"].numpy()]
 
 
 class TranslateTask(Task):
