@@ -27,7 +27,7 @@ from zoo.export.archive import Endpoint
 from zoo.special_ids import PAD_ID, START_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.preprocessor import Preprocessor, text_list
-from zoo.training.optimizers import adamw
+from zoo.training.optimizers import make_optimizer
 
 
 def train_tokenizer(texts: Sequence[str], vocab_size: int, seed: int = 0) -> SubwordTokenizer:
@@ -204,10 +204,13 @@ class ClassifyTask(Task):
         weight_decay: float = 0.01,
         clipnorm: float | None = 1.0,
         jit_compile=False,
+        optimizer: str = "adamw",
     ):
-        """AdamW, linear warm-up to `learning_rate` then constant; cross-entropy on class
-        logits; accuracy. Weight decay skips biases and layer-norm scales."""
-        optimizer = adamw(
+        """AdamW (or `optimizer="muon"`: `zoo.training.optimizers.muon`), linear warm-up to
+        `learning_rate` then constant; cross-entropy on class logits; accuracy. Weight decay
+        skips biases and layer-norm scales."""
+        optimizer = make_optimizer(
+            optimizer,
             learning_rate,
             warmup_steps=warmup_steps,
             decay="constant",

@@ -45,7 +45,7 @@ from zoo.special_ids import PAD_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.preprocessor import Preprocessor, text_list
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTokenAccuracy
-from zoo.training.optimizers import adamw
+from zoo.training.optimizers import make_optimizer
 
 
 def fit_prompts(rows, max_new_tokens, *, context_length=None, limit=None):
@@ -409,12 +409,15 @@ class GenerateTask(Task):
         beta_2: float = 0.99,
         clipnorm: float | None = 1.0,
         jit_compile=False,
+        optimizer: str = "adamw",
     ):
         """AdamW, linear warm-up to `learning_rate`, cosine decay to `min_learning_rate` at
-        step `decay_steps` (nanoGPT's recipe; `zoo.training.optimizers.adamw`);
+        step `decay_steps` (nanoGPT's recipe; `zoo.training.optimizers.adamw`, or
+        `optimizer="muon"`: `zoo.training.optimizers.muon`, same schedule);
         cross-entropy in nats over real tokens. Weight decay skips biases and layer-norm
         scales."""
-        optimizer = adamw(
+        optimizer = make_optimizer(
+            optimizer,
             learning_rate,
             warmup_steps=warmup_steps,
             decay="cosine",

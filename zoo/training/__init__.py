@@ -16,7 +16,7 @@ from zoo.training.distribution import (
 )
 from zoo.training.losses import MaskedSparseCategoricalCrossentropy
 from zoo.training.metrics import MaskedTokenAccuracy, MaskedTopKAccuracy
-from zoo.training.optimizers import adamw
+from zoo.training.optimizers import adamw, make_optimizer, muon
 from zoo.training.runtime import configure_runtime, describe_devices
 from zoo.training.schedules import TransformerSchedule
 from zoo.training.seq2seq import compile_seq2seq
@@ -31,6 +31,8 @@ __all__ = [
     "TimeBudget",
     "TransformerSchedule",
     "adamw",
+    "make_optimizer",
+    "muon",
     "compile_seq2seq",
     "configure_runtime",
     "data_parallel",

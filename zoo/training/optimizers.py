@@ -6,9 +6,49 @@ paper's schedule, EMA); generation, fill-in-the-blank and classification take th
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Sequence
+
 import keras
+from keras import ops
 
 DECAYS = ("cosine", "constant")
+
+
+def warmup_schedule(
+    learning_rate: float,
+    *,
+    warmup_steps: int = 0,
+    decay: str = "cosine",
+    decay_steps: int | None = None,
+    min_learning_rate: float | None = None,
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """A linear warm-up from 0 to `learning_rate` over `warmup_steps`, then `decay`:
+    `"cosine"` down to `min_learning_rate` at step `decay_steps`, or `"constant"`."""
+    if not learning_rate > 0:
+        raise ValueError(f"`learning_rate` must be positive; received {learning_rate}.")
+    if decay not in DECAYS:
+        raise ValueError(f"`decay` must be one of {DECAYS}; received {decay!r}.")
+    if decay == "cosine":
+        if decay_steps is None or min_learning_rate is None:
+            raise ValueError("A cosine decay needs `decay_steps` and `min_learning_rate`.")
+        if not 0 < min_learning_rate <= learning_rate:
+            raise ValueError(
+                "Need 0 < min_learning_rate <= learning_rate; received "
+                f"{min_learning_rate} and {learning_rate}."
+            )
+        warmup_steps = min(warmup_steps, max(decay_steps - 1, 0))
+        steps, alpha = max(decay_steps - warmup_steps, 1), min_learning_rate / learning_rate
+    else:
+        steps, alpha = 1, 1.0  # with alpha = 1 the "decay" keeps the rate constant
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup_steps else learning_rate,
+        decay_steps=steps,
+        alpha=alpha,
+        warmup_target=learning_rate if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
 
 
 def adamw(
@@ -29,31 +69,107 @@ def adamw(
     `"constant"` at `learning_rate`. Weight decay skips biases and layer-norm scales and
     offsets.
     """
-    if not learning_rate > 0:
-        raise ValueError(f"`learning_rate` must be positive; received {learning_rate}.")
-    if decay not in DECAYS:
-        raise ValueError(f"`decay` must be one of {DECAYS}; received {decay!r}.")
-    if decay == "cosine":
-        if decay_steps is None or min_learning_rate is None:
-            raise ValueError("A cosine decay needs `decay_steps` and `min_learning_rate`.")
-        if not 0 < min_learning_rate <= learning_rate:
-            raise ValueError(
-                "Need 0 < min_learning_rate <= learning_rate; received "
-                f"{min_learning_rate} and {learning_rate}."
-            )
-        warmup_steps = min(warmup_steps, max(decay_steps - 1, 0))
-        steps, alpha = max(decay_steps - warmup_steps, 1), min_learning_rate / learning_rate
-    else:
-        steps, alpha = 1, 1.0  # with alpha = 1 the "decay" keeps the rate constant
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0 if warmup_steps else learning_rate,
-        decay_steps=steps,
-        alpha=alpha,
-        warmup_target=learning_rate if warmup_steps else None,
+    schedule = warmup_schedule(
+        learning_rate,
         warmup_steps=warmup_steps,
+        decay=decay,
+        decay_steps=decay_steps,
+        min_learning_rate=min_learning_rate,
     )
     optimizer = keras.optimizers.AdamW(
         schedule, weight_decay=weight_decay, beta_1=beta_1, beta_2=beta_2, clipnorm=clipnorm
     )
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     return optimizer
+
+
+OPTIMIZERS = ("adamw", "muon")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Muon(keras.optimizers.Muon):
+    """`keras.optimizers.Muon` that also orthogonalises zoo's multi-axis kernels.
+
+    Keras's Muon sends every variable that is not 2-D down its AdamW path, which in zoo's
+    Transformer would be every attention weight (`query_key_value/kernel` is
+    `(model_dim, 3, heads, head_dim)`, `output/kernel` `(heads, head_dim, model_dim)`). Here a
+    kernel of more than two axes is updated as the matrix it multiplies by — `(first axis,
+    the rest)`, or `(all but the last axis, last axis)` for an attention `output` kernel —
+    and reshaped back. Vectors, embeddings and the layers named in `exclude_layers` take the
+    AdamW path, as in Keras.
+    """
+
+    def _should_use_adamw(self, variable):
+        if len(variable.shape) < 2:
+            return True
+        if self.exclude_embeddings and "embedding" in variable.path.lower():
+            return True
+        return any(re.search(keyword, variable.path) for keyword in self.exclude_layers)
+
+    @staticmethod
+    def matrix_shape(variable) -> tuple[int, int]:
+        """The `(fan_in, fan_out)` matrix a kernel multiplies by."""
+        shape = tuple(variable.shape)
+        if len(shape) == 2:
+            return shape
+        if "attention/output/" in variable.path:
+            return math.prod(shape[:-1]), shape[-1]
+        return shape[0], math.prod(shape[1:])
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        # Under TensorFlow the update step sees the backend's variables (no Keras `path`).
+        self._matrix_shapes = [self.matrix_shape(variable) for variable in var_list]
+
+    def _muon_update_step(self, gradient, variable, lr, m):
+        matrix_shape = self._matrix_shapes[self._get_variable_index(variable)]
+        self.assign_add(m, ops.add(gradient, m * (self.momentum - 1)))
+        g = ops.add(gradient, self.momentum * m) if self.nesterov else m
+        matrix = self.zeropower_via_newtonschulz5(ops.reshape(g, matrix_shape), self.ns_steps)
+        update = self.lr_adjust(lr * matrix)
+        self.assign_sub(variable, ops.reshape(update, variable.shape))
+
+
+def muon(
+    learning_rate: float,
+    *,
+    warmup_steps: int = 0,
+    decay: str = "cosine",
+    decay_steps: int | None = None,
+    min_learning_rate: float | None = None,
+    weight_decay: float = 0.01,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    clipnorm: float | None = 1.0,
+    exclude_layers: Sequence[str] = ("logits", "classifier"),
+) -> Muon:
+    """Muon for the weight matrices (Moonlight's RMS-matched step, so AdamW's learning rate
+    and weight decay carry over), AdamW for embeddings, vectors and the output layers named
+    in `exclude_layers`; the same schedule and weight-decay exclusions as `adamw`."""
+    schedule = warmup_schedule(
+        learning_rate,
+        warmup_steps=warmup_steps,
+        decay=decay,
+        decay_steps=decay_steps,
+        min_learning_rate=min_learning_rate,
+    )
+    optimizer = Muon(
+        schedule,
+        adam_beta_1=beta_1,
+        adam_beta_2=beta_2,
+        weight_decay=weight_decay,
+        adam_weight_decay=weight_decay,
+        clipnorm=clipnorm,
+        exclude_layers=list(exclude_layers),
+    )
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def make_optimizer(name: str, learning_rate: float, **options):
+    """`adamw(...)` or `muon(...)` by name (`OPTIMIZERS`), with the same options."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}.")
+    return (adamw if name == "adamw" else muon)(learning_rate, **options)
