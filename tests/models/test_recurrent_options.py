@@ -174,3 +174,32 @@ def test_embedding_stddev_sets_the_scale_of_every_embedding():
         assert abs(values.std() - 1.0) < 0.05 and abs(values.mean()) < 0.05
     default = keras.ops.convert_to_numpy(tiny("lstm").encoder_embedding.embeddings)
     assert np.abs(default).max() <= 0.05  # Keras's uniform(-0.05, 0.05)
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean"])
+def test_pooling_reads_the_last_layer_over_real_steps_only(pooling, rng):
+    model = tiny("lstm", task="classify", vocab_size=50, pooling=pooling, num_layers=2)
+    ids = padded_ids(rng, 4, 9, 50, min_length=3)
+    sequence = np.asarray(model.backbone(ids)["sequence_output"])
+    real = ids != 0
+    expected = np.stack(
+        [
+            (np.max if pooling == "max" else np.mean)(sequence[row][real[row]], axis=0)
+            for row in range(len(ids))
+        ]
+    )
+    np.testing.assert_allclose(
+        np.asarray(model.backbone(ids)["pooled_output"]), expected, rtol=1e-5, atol=1e-6
+    )
+    # Padding never changes the class logits.
+    padded = np.concatenate([ids, np.zeros_like(ids)], axis=1)
+    np.testing.assert_allclose(predict(model, padded), predict(model, ids), atol=1e-5)
+    # It is not the final state: the same weights with pooling="final" answer otherwise.
+    final = tiny("lstm", task="classify", vocab_size=50, num_layers=2)
+    final.set_weights(model.get_weights())
+    assert np.abs(predict(final, ids) - predict(model, ids)).max() > 1e-4
+
+
+def test_an_unknown_pooling_is_explained():
+    with pytest.raises(ValueError, match="pooling must be one of 'final', 'max', 'mean'"):
+        tiny("lstm", task="classify", vocab_size=50, pooling="attention")

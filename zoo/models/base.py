@@ -137,6 +137,19 @@ def to_float32(tensor):
     return ops.cast(tensor, "float32")
 
 
+def masked_pool(sequence, padding_mask, how: str):
+    """`(B, T, d)` -> `(B, d)`: the `"max"` or the `"mean"` over the steps where
+    `padding_mask` `(B, T)` is true; a row without real steps pools to zeros."""
+    real = ops.cast(padding_mask, sequence.dtype)[..., None]
+    if how == "mean":
+        return ops.sum(sequence * real, axis=1) / ops.maximum(ops.sum(real, axis=1), 1.0)
+    if how != "max":
+        raise ValueError(f"`how` must be 'max' or 'mean', received {how!r}.")
+    lowest = ops.cast(ops.min(sequence) - 1.0, sequence.dtype)  # below every real value
+    pooled = ops.max(ops.where(real > 0, sequence, lowest), axis=1)
+    return ops.where(ops.any(real > 0, axis=1), pooled, ops.zeros_like(pooled))
+
+
 def pooled_head(config, pooled):
     """`classify`: class logits; `regress`: real values — from a pooled `(B, d)` vector."""
     if config.task == "classify":

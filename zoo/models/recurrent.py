@@ -26,6 +26,7 @@ from zoo.models.base import (
     ZooModel,
     feature_padding_mask,
     features_input,
+    masked_pool,
     pooled_head,
     to_float32,
     token_ids_input,
@@ -335,7 +336,8 @@ class RecurrentEncoderModel(RecurrentModel):
 
     `mlm`: `token_ids` -> token logits at every position; `classify`: `token_ids` -> class
     logits; `regress`: `features (B, T, num_features)` -> `(B, num_outputs)`. Classification
-    and regression read the final state of each direction (at the last real step).
+    and regression read the final state of each direction (at the last real step), or, with
+    `pooling="max"`/`"mean"`, the max/mean of the last layer's outputs over the real steps.
     """
 
     def __init__(self, config, cell_type="lstm", backbone=None, **kwargs):
@@ -373,6 +375,8 @@ class RecurrentEncoderModel(RecurrentModel):
         per_direction = len(STATE_NAMES[cell_type])
         final = states[-1][0::per_direction]
         pooled = final[0] if len(final) == 1 else ops.concatenate(final, axis=-1)
+        if config.pooling != "final":
+            pooled = masked_pool(hidden, padding_mask, config.pooling)
         self.backbone = make_backbone(
             self,
             config,

@@ -10,6 +10,9 @@ from zoo.layers.multi_head_attention import check_heads_divide
 from zoo.models.validation import check_common_fields, check_positive
 
 
+POOLINGS = ("final", "max", "mean")
+
+
 @dataclass(frozen=True)
 class RecurrentConfig:
     task: str = "seq2seq"
@@ -32,6 +35,8 @@ class RecurrentConfig:
     chrono_init: int | None = None  # lstm/gru: chrono initialisation up to this many steps
     recurrent_initializer: str = "orthogonal"  # of the recurrent kernels (Keras's default)
     embedding_stddev: float | None = None  # normal embeddings of this scale; None: Keras's
+    pooling: str = "final"  # classify/regress: "final" state of each direction, or "max"/"mean"
+    # over the real steps of the last layer's outputs
 
     def __post_init__(self):
         check_common_fields(self, "recurrent")
@@ -39,6 +44,11 @@ class RecurrentConfig:
         if self.use_attention:
             check_heads_divide(
                 self.hidden_dim, self.num_heads, where="the attention over encoder states"
+            )
+        if self.pooling not in POOLINGS:
+            raise ValueError(
+                f"pooling must be one of {', '.join(map(repr, POOLINGS))} (how classify and "
+                f"regress read a sequence), received {self.pooling!r}."
             )
         if self.bidirectional and self.task in ("seq2seq", "lm"):
             raise ValueError(
