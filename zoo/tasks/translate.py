@@ -218,6 +218,17 @@ def evaluate(model, tokenizer, sources, references, **decoding) -> dict:
     return {**scores, "hypotheses": hypotheses}
 
 
+def evaluate_as_typed(model, tokenizer, sources, references, **decoding) -> dict:
+    """`evaluate` on `sources` as written, and again on their `informal` copies (lower case,
+    no final punctuation: as people type) against the same references; the second result
+    is under `"informal"`, and `"informal_gap"` is BLEU as written minus BLEU as typed."""
+    result = evaluate(model, tokenizer, sources, references, **decoding)
+    typed = [informal(source) or source for source in sources]
+    result["informal"] = evaluate(model, tokenizer, typed, references, **decoding)
+    result["informal_gap"] = round(result["bleu"] - result["informal"]["bleu"], 2)
+    return result
+
+
 # The largest settings an exported `translate` accepts by default (export options
 # `beam_width_limit`, `max_length_limit`): a search's work and memory grow with
 # batch x beam_width x max_length, and a request must not be able to take a server down.
