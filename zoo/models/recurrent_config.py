@@ -9,7 +9,6 @@ import keras
 from zoo.layers.multi_head_attention import check_heads_divide
 from zoo.models.validation import check_common_fields, check_positive
 
-
 POOLINGS = ("final", "max", "mean")
 
 
