@@ -250,7 +250,7 @@ def generate(version: Path, card: dict, arguments) -> None:
 
 
 if __name__ == "__main__":
-    # As `recipes.common.run_main` (not imported: this file needs TensorFlow alone): an error
+    # As `zoo.runs.run_main` (not imported: this file needs TensorFlow alone): an error
     # is one line and exit status 1; ZOO_DEBUG=1 shows the traceback.
     try:
         main()
