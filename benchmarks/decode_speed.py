@@ -103,6 +103,7 @@ def main(argv=None):
     if keras.config.backend() != "tensorflow":
         raise SystemExit("decode_speed measures TensorFlow decoding; unset KERAS_BACKEND.")
 
+    import zoo.models  # noqa: F401  (registers the classes the checkpoints name)
     from zoo.analysis.machine import describe_machine, machine_line
     from zoo.data import SubwordTokenizer, pad_batch
 

@@ -47,6 +47,7 @@ def main(argv=None) -> dict:
     import tensorflow as tf
 
     import zoo
+    import zoo.models  # noqa: F401  (registers the classes the checkpoint names)
     from zoo.data import SubwordTokenizer
     from zoo.training import translation_scores
 

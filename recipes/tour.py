@@ -15,8 +15,8 @@ import keras
 import numpy as np
 
 import zoo
-from recipes.common import run_main
 from zoo.data.toy_tasks import loss_for, task_data
+from zoo.runs import run_main
 
 PRESETS_TO_COUNT = ("tiny", "small", "base")
 

@@ -34,6 +34,7 @@ START_UP_NOISE = re.compile(
     r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered"
     r"|TF-TRT Warning|cpu_feature_guard\.cc|^To enable the following instructions"
     r"|oneDNN custom operations are on|precompiled_charsmap is empty"
+    r"|oneDNN supports DT_[A-Z0-9]+ only on platforms with AVX-512"
 )
 
 
@@ -249,7 +250,7 @@ def generate(version: Path, card: dict, arguments) -> None:
 
 
 if __name__ == "__main__":
-    # As `recipes.common.run_main` (not imported: this file needs TensorFlow alone): an error
+    # As `zoo.runs.run_main` (not imported: this file needs TensorFlow alone): an error
     # is one line and exit status 1; ZOO_DEBUG=1 shows the traceback.
     try:
         main()

@@ -93,6 +93,34 @@ def test_help_and_list_run_quietly_from_the_installed_copy(installed):
     assert not where.stdout.strip().startswith(str(REPOSITORY)), where.stdout
 
 
+# What `zoo --help` and its usage errors run, in the installed copy: the console script's
+# `from zoo.cli import main`, then `main(argv)` up to argparse's exit.
+HELP_IMPORTS = """
+import sys
+from zoo.cli import main
+for argv in (["--help"], ["list", "--help"], ["predict", "--help"], ["predict"], ["nothing"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+print(sorted(name for name in ("keras", "tensorflow") if name in sys.modules))
+"""
+
+
+def test_help_and_usage_errors_import_neither_tensorflow_nor_keras(installed):
+    command, env, workdir = installed
+    shown = subprocess.run(
+        [str(command.parent / "python"), "-c", HELP_IMPORTS],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip().splitlines()[-1] == "[]", shown.stdout[-2000:]
+
+
 @pytest.mark.skipif(keras.config.backend() != "tensorflow", reason="the preset is saved on TF")
 def test_info_and_predict_on_a_tiny_preset(installed, tmp_path):
     keras.utils.set_random_seed(2)

@@ -1,25 +1,36 @@
-"""zoo: a Keras 3 model zoo for sequence models — SimpleRNN, LSTM and the Transformer."""
+"""zoo: a Keras 3 model zoo for sequence models — SimpleRNN, LSTM and the Transformer.
+
+`import zoo` imports neither Keras nor TensorFlow (so that the `zoo` command answers `--help`
+and argument errors at once). The first use of a name below — `zoo.build`, `zoo.load`, ... —
+imports Keras, TensorFlow's start-up notices dropped (`zoo.quiet`), and with it the built-in
+families and the schedule, loss and metric that compiled .keras checkpoints need; a submodule
+(`zoo.models`, `zoo.registry`, ...) is imported on first use as well.
+"""
+
+import importlib
+import importlib.util
 
 from zoo.quiet import quiet_start_up
 
-# Importing these registers the built-in families, and the schedule, loss and metric that
-# compiled .keras checkpoints need to load. (They import Keras, and with it TensorFlow,
-# whose start-up notices are dropped.)
-with quiet_start_up():
-    from zoo import models, training  # noqa: F401
-from zoo.presets import attach, from_preset, load, save_to_preset
-from zoo.registry import (
-    build,
-    get_config,
-    list_models,
-    list_presets,
-    list_tasks,
-    list_tunings,
-    register,
-    unregister,
-)
-
 __version__ = "0.1.0"
+
+# Each public name and the module that holds it.
+_PUBLIC = {
+    "attach": "zoo.presets",
+    "from_preset": "zoo.presets",
+    "load": "zoo.presets",
+    "save_to_preset": "zoo.presets",
+    "build": "zoo.registry",
+    "get_config": "zoo.registry",
+    "list_models": "zoo.registry",
+    "list_presets": "zoo.registry",
+    "list_tasks": "zoo.registry",
+    "list_tunings": "zoo.registry",
+    "register": "zoo.registry",
+    "unregister": "zoo.registry",
+    # Most tasks' modules import TensorFlow: on backends without it, `zoo.build` still works.
+    "export_model": "zoo.tasks",
+}
 
 __all__ = [
     "attach",
@@ -38,15 +49,26 @@ __all__ = [
 ]
 
 
+def _import_built_ins() -> None:
+    # Importing these registers the built-in families, and the schedule, loss and metric that
+    # compiled .keras checkpoints need to load.
+    with quiet_start_up():
+        importlib.import_module("zoo.models")
+        importlib.import_module("zoo.training")
+
+
 def __getattr__(name):
-    # These need TensorFlow (most tasks' modules import it); import them on first use so that
-    # `import zoo` works on backends without TensorFlow (the JAX GPU machine).
-    if name == "export_model":
-        from zoo.tasks import export_model
+    if name in _PUBLIC:
+        _import_built_ins()
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
+        with quiet_start_up():  # a submodule: zoo.models, zoo.export, ...
+            value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        return export_model
-    if name == "export":
-        import zoo.export
 
-        return zoo.export
-    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

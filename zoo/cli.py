@@ -12,8 +12,11 @@ import logging
 import os
 import sys
 
-# Before TensorFlow logs anything more. (`import zoo` has imported it already: the lines its
-# C++ libraries print before absl logging starts cannot be silenced from here.)
+from zoo import quiet
+
+# Before TensorFlow is imported. Nothing here imports it (nor Keras) until a command runs, so
+# that `zoo --help` and usage errors answer at once; the commands that need it import it
+# inside `zoo.quiet.quiet_start_up`, which drops the lines this level cannot silence.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -130,6 +133,8 @@ def main(argv=None) -> int:
     args = parser().parse_args([argument for argument in argv if argument != "--debug"])
     args.debug = debug or os.environ.get("ZOO_DEBUG") == "1"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if quiet.wanted():  # TensorFlow's INFO lines ("Assets written to ...") are for its developers
+        logging.getLogger("tensorflow").setLevel(logging.WARNING)
     try:
         args.run(args)
     except KeyboardInterrupt:

@@ -234,17 +234,19 @@ def add_export(subparsers) -> None:
 
 
 def run_export(args) -> None:
-    import keras
+    from zoo.quiet import quiet_start_up
+
+    with quiet_start_up():
+        import keras
 
     if keras.config.backend() != "tensorflow":
-        # Keras chose its backend when zoo was imported: the export runs in a TensorFlow-backend
+        # Keras chose its backend when it was imported: the export runs in a TensorFlow-backend
         # process of its own, whatever backend the shell set (or trained the model).
         _export_on_tensorflow(args)
         return
-    from zoo.quiet import quiet_start_up
-    from zoo.runs.export import export_run
-
     with quiet_start_up():
+        from zoo.runs.export import export_run
+
         result = export_run(Path(args.path), args.out, version=args.version)
     if not result["agrees"]:
         raise ValueError(f"The export in {result['export']} answers differently (see above).")

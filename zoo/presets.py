@@ -340,6 +340,7 @@ def from_run_request(run_dir: str | os.PathLike):
     before presets existed."""
     import keras
 
+    import zoo.models  # noqa: F401  (registers the classes the checkpoint names)
     from zoo.tasks.preprocessor import BYTES, SENTENCEPIECE, load_tokenizer
 
     run_dir = Path(run_dir)

@@ -21,7 +21,7 @@ START_UP_NOISE = re.compile(
     r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered"
     r"|TF-TRT Warning|cpu_feature_guard\.cc|^To enable the following instructions"
     r"|oneDNN custom operations are on|precompiled_charsmap is empty"
-    r"|oneDNN supports DT_INT64 only on platforms with AVX-512"
+    r"|oneDNN supports DT_[A-Z0-9]+ only on platforms with AVX-512"
 )
 # Whether the user chose TensorFlow's log level (then they see what it lets through): read
 # once, before zoo sets a level of its own.

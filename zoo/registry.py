@@ -11,9 +11,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from zoo.quiet import quiet_start_up
 
 TASKS = ("seq2seq", "lm", "mlm", "classify", "regress")
 
@@ -34,6 +37,23 @@ class ModelFamily:
 
 
 _FAMILIES: dict[str, ModelFamily] = {}
+_BUILT_INS = "zoo.models"  # importing it registers zoo's own families
+_built_ins_imported = False
+
+
+def _families() -> dict[str, ModelFamily]:
+    """The registered families, zoo's own among them: `import zoo` imports no Keras, so the
+    built-in families are imported on the registry's first use."""
+    global _built_ins_imported
+    if not _built_ins_imported:
+        _built_ins_imported = True  # their registrations call back in here
+        try:
+            with quiet_start_up():
+                importlib.import_module(_BUILT_INS)
+        except BaseException:
+            _built_ins_imported = False
+            raise
+    return _FAMILIES
 
 
 def _unknown(kind: str, received: Any, choices, hint: str = "") -> ValueError:
@@ -95,7 +115,7 @@ def register(
                 raise _unknown("config field", key, fields, f" (in tuning {tuning!r}).")
 
     def decorator(builder):
-        if name in _FAMILIES:
+        if name in _families():
             raise ValueError(
                 f"A model named {name!r} is already registered; pick another name "
                 f"(registered: {', '.join(sorted(_FAMILIES))})."
@@ -123,12 +143,12 @@ def unregister(name: str) -> None:
 
 def list_models(pattern: str | None = None) -> list[str]:
     """Registered family names, sorted; `pattern` is a shell wildcard such as `"*rnn*"`."""
-    names = sorted(_FAMILIES)
+    names = sorted(_families())
     return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
 
 
 def get_family(name: str) -> ModelFamily:
-    if name not in _FAMILIES:
+    if name not in _families():
         raise _unknown("model", name, _FAMILIES, " See zoo.list_models().")
     return _FAMILIES[name]
 

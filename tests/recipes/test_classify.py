@@ -10,6 +10,7 @@ if keras.config.backend() != "tensorflow":
 import zoo  # noqa: E402
 from recipes import classify  # noqa: E402
 from zoo.data import SubwordTokenizer, generated_sentiment  # noqa: E402
+from zoo.runs import classify as classify_run  # noqa: E402
 
 
 def test_flags_and_family_defaults():
@@ -57,7 +58,7 @@ def test_recipe_trains_scores_exports_and_keeps_its_tokenizer(tmp_path):
     card = json.loads((tmp_path / "scratch" / "saved" / "1" / "assets" / "zoo.json").read_text())
     assert card["decoding"]["class_names"] == ["negative", "positive"]
     assert card["metrics"]["test_accuracy"] == metrics["test_accuracy"]
-    assert set(result["samples"]) == set(classify.SAMPLES)
+    assert set(result["samples"]) == set(classify_run.SAMPLES)
     assert result["export_agrees_with_model"]  # reloaded with TensorFlow alone
     saved = json.loads((tmp_path / "scratch" / "run" / "results.json").read_text())
     assert saved["metrics"] == metrics
@@ -66,9 +67,9 @@ def test_recipe_trains_scores_exports_and_keeps_its_tokenizer(tmp_path):
     proto = (run_dir / "tokenizer" / "sentencepiece.model").read_bytes()
     resumed = small_settings(tmp_path, "scratch", resume=True)
     other_texts = ["entirely different words here"] * 50
-    assert classify.tokenizer_for(resumed, other_texts, run_dir).proto == proto
+    assert classify_run.tokenizer_for(resumed, other_texts, run_dir).proto == proto
     fresh = small_settings(tmp_path, "fresh")
-    assert classify.tokenizer_for(fresh, other_texts, tmp_path / "fresh").proto != proto
+    assert classify_run.tokenizer_for(fresh, other_texts, tmp_path / "fresh").proto != proto
 
 
 @pytest.mark.slow

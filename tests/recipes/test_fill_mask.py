@@ -8,6 +8,7 @@ if keras.config.backend() != "tensorflow":
     pytest.skip("the recipe exports a SavedModel (TensorFlow)", allow_module_level=True)
 
 from recipes import fill_mask  # noqa: E402
+from zoo.runs import fill_mask as fill_mask_run  # noqa: E402
 
 
 def test_flags_and_defaults():
@@ -34,9 +35,9 @@ def test_flags_and_defaults():
         "books,sst2/train.tsv",
         {"hidden_dim": 64},
     )
-    assert settings.validation_share == 0.2 and fill_mask.decay_steps(settings) == 10000
+    assert settings.validation_share == 0.2 and fill_mask_run.decay_steps(settings) == 10000
     settings, _ = fill_mask.parse_args(["--epochs", "3", "--steps-per-epoch", "100"])
-    assert fill_mask.decay_steps(settings) == 300
+    assert fill_mask_run.decay_steps(settings) == 300
     with pytest.raises(SystemExit):  # a transformer field is not an lstm flag
         fill_mask.parse_args(["--model", "lstm", "--intermediate-dim", "64"])
 
@@ -64,7 +65,7 @@ def test_recipe_trains_exports_agrees_and_a_finished_run_says_so(tmp_path):
     metrics = result["metrics"]
     assert metrics["train_steps"] >= 1 and metrics["validation_masked_tokens"] > 0
     assert 0 <= metrics["validation_top1_accuracy"] <= metrics["validation_top5_accuracy"] <= 1
-    assert list(result["fills"]) == list(fill_mask.FILL_SENTENCES)
+    assert list(result["fills"]) == list(fill_mask_run.FILL_SENTENCES)
     assert all(len(candidates) == 5 for candidates in result["fills"].values())
     assert result["export_agrees_with_model"]
     card = json.loads((tmp_path / "saved" / "1" / "assets" / "zoo.json").read_text())
@@ -81,9 +82,9 @@ def test_recipe_trains_exports_agrees_and_a_finished_run_says_so(tmp_path):
     # A continued run keeps the run's tokenizer, even with other text; a new one learns anew.
     learned = tokenizer_file.read_bytes()
     other_text = ["A different text, with other words in it."] * 50
-    fill_mask.tokenizer_for(dataclasses.replace(settings, resume=True), other_text, run_dir)
+    fill_mask_run.tokenizer_for(dataclasses.replace(settings, resume=True), other_text, run_dir)
     assert tokenizer_file.read_bytes() == learned
-    fill_mask.tokenizer_for(dataclasses.replace(settings, vocab_size=300), other_text, run_dir)
+    fill_mask_run.tokenizer_for(dataclasses.replace(settings, vocab_size=300), other_text, run_dir)
     assert tokenizer_file.read_bytes() != learned
 
 
@@ -96,14 +97,14 @@ def test_pre_training_reads_only_the_sentences_classify_trains_on(tmp_path):
     rows = [(s, i % 2) for i, s in enumerate(sentences)] + [("good", 1), ("was good", 1)]
     path = tmp_path / "labelled.tsv"
     path.write_text("sentence\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in rows))
-    kept = fill_mask.training_sentences(read_tsv_column(path), seed=0)
+    kept = fill_mask_run.training_sentences(read_tsv_column(path), seed=0)
     split = split_by_sentence(read_labelled_text(path).texts, VALIDATION_SHARE, TEST_SHARE, 0)
     held_out = {sentences[i] for i in (*split.validation, *split.test)}
     assert held_out and not held_out & set(kept)  # what classify scores stays unseen
     assert set(kept) == set(sentences) - held_out  # whole sentences only, no sub-phrase rows
     unlabelled = tmp_path / "plain.tsv"
     unlabelled.write_text("text\nfirst line\nsecond line\n")
-    assert fill_mask.training_sentences(read_tsv_column(unlabelled), seed=0) == [
+    assert fill_mask_run.training_sentences(read_tsv_column(unlabelled), seed=0) == [
         "first line",
         "second line",
     ]

@@ -8,6 +8,7 @@ if keras.config.backend() != "tensorflow":
 
 import zoo
 from recipes import translate  # noqa: E402
+from zoo.runs import translate as translate_run  # noqa: E402
 
 
 def test_flags_demo_and_config_overrides():
@@ -29,15 +30,15 @@ def test_flags_demo_and_config_overrides():
 
 
 def test_each_family_gets_its_measured_defaults_and_flags_still_win():
-    lstm = translate.with_family_defaults(translate.Settings(model="lstm"))
+    lstm = translate_run.with_family_defaults(translate.Settings(model="lstm"))
     assert (lstm.tokens_per_batch, lstm.warmup_steps, lstm.learning_rate_scale) == tuple(
-        translate.RECIPE_TRAINING["lstm"][key]
+        translate_run.RECIPE_TRAINING["lstm"][key]
         for key in ("tokens_per_batch", "warmup_steps", "learning_rate_scale")
     )
-    transformer = translate.with_family_defaults(translate.Settings())
+    transformer = translate_run.with_family_defaults(translate.Settings())
     assert (transformer.warmup_steps, transformer.tokens_per_batch) == (400, 4096)
     settings, _ = translate.parse_args(["--model", "gru", "--warmup-steps", "7"])
-    assert translate.with_family_defaults(settings).warmup_steps == 7
+    assert translate_run.with_family_defaults(settings).warmup_steps == 7
     assert zoo.list_tunings("lstm")["translate"]["share_embeddings"] is False
     assert zoo.list_tunings("transformer")["translate"]["share_embeddings"] is True
 
@@ -59,7 +60,8 @@ def test_a_recurrent_model_with_the_recipes_defaults_exports_and_reloads(tmp_pat
     )
     result = translate.run(settings, num_layers=2, hidden_dim=32)
     assert result["overrides"]["bidirectional_encoder"] and result["overrides"]["residual"]
-    assert result["settings"]["warmup_steps"] == translate.RECIPE_TRAINING["gru"]["warmup_steps"]
+    gru_training = translate_run.RECIPE_TRAINING["gru"]
+    assert result["settings"]["warmup_steps"] == gru_training["warmup_steps"]
     assert result["export_agrees_with_model"]  # reloaded with TensorFlow alone
     card = json.loads((tmp_path / "saved" / "1" / "assets" / "zoo.json").read_text())
     tuned = zoo.list_tunings("gru")["translate"]
@@ -92,7 +94,7 @@ def test_recipe_trains_evaluates_exports_and_reloads(tmp_path):
     assert card["metrics"]["bleu"] == metrics["bleu"]
     assert card["data"]["licence"]
     assert (tmp_path / "run" / "attention_the_ball_is_red.png").stat().st_size > 1000
-    assert set(result["samples"]) == set(translate.SAMPLES)
+    assert set(result["samples"]) == set(translate_run.SAMPLES)
     assert result["export_agrees_with_model"]  # reloaded with TensorFlow alone
     assert metrics["export_sentences_per_second_batch_64"] > 0
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
@@ -103,4 +105,4 @@ def test_a_corpus_too_small_to_split_is_refused_with_its_counts(tmp_path):
     data = tmp_path / "pairs.txt"
     data.write_text("Go.\tVa !\nHi.\tSalut !\nRun!\tCours !\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"has 3 pairs \(3 distinct English sentences\)"):
-        translate.load_data(translate.Settings(data=str(data)))
+        translate_run.load_data(translate.Settings(data=str(data)))

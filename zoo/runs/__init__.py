@@ -6,7 +6,9 @@
   and strategy scope, `fit_model`, `results.json`;
 - `zoo.runs.folders`: the folders are writable and the disk has room, before training;
 - `zoo.runs.export`: the export hand-off (`export.json` → `zoo export RUN_DIR`, checked);
-- `zoo.runs.command`: one-line errors, `--debug`, TensorFlow kept quiet.
+- `zoo.runs.command`: one-line errors, `--debug`, TensorFlow kept quiet;
+- `zoo.runs.translate`, `classify`, `fill_mask`, `char_lm`: each recipe's data and data card,
+  tokenizer, model, fit, evaluation and export request (imported by the recipe, not here).
 """
 
 from zoo.runs.command import run_main

@@ -171,6 +171,7 @@ def export_run(run_dir, out=None, *, version: int | None = None, verbose: bool =
     with TensorFlow alone, run its checks and timing; returns (and writes to
     `export_result.json`) `{"export", "checks", "agrees", "timing", ...}`."""
     import zoo
+    import zoo.models  # noqa: F401  (registers the classes the checkpoint names)
 
     run_dir = Path(run_dir)
     if (run_dir / "config.json").is_file():

@@ -49,6 +49,7 @@ class AttentionSource:
     def __init__(self, run_dir: str | Path):
         import keras
 
+        import zoo.models  # noqa: F401  (registers the classes the checkpoint names)
         from zoo.data import SubwordTokenizer
 
         run_dir = Path(run_dir)

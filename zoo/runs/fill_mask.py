@@ -1,0 +1,207 @@
+"""The fill-in-the-blank run (`python -m recipes.fill_mask`): paragraphs of books, text files
+or .tsv rows (or generated sentences) split into training and validation, with their data
+card; the SentencePiece vocabulary with [MASK]; the mlm model built, compiled and fitted;
+top-1/top-5 on every held-out masked token and the fills of `FILL_SENTENCES`; and the export
+hand-off checked on those fills.
+
+Each function takes the recipe's settings (`recipes.fill_mask.Settings`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import zoo
+from zoo.data import SubwordTokenizer, read_labelled_text, split_by_sentence
+from zoo.data.books import (
+    corpus_card,
+    generated_paragraphs,
+    read_paragraph_corpus,
+    split_corpus,
+)
+from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
+from zoo.runs import export as exporting
+from zoo.runs.training import describe_model, fit_model, model_scope, run_tokenizer
+from zoo.tasks import fill_mask as filling
+
+SPLITS = ("paragraph", "document")
+# The seed's sentence, then blanks that only the words after them decide.
+FILL_SENTENCES = (
+    "The glass of water is [MASK] and it is sitting on the table.",
+    "She opened the [MASK] and walked out into the garden.",
+    "He drank a cup of [MASK] with milk and sugar.",
+    "The [MASK] barked at the stranger all night.",
+    "It was so cold that the river had [MASK] over.",
+)
+
+
+def load_data(settings):
+    """`(train paragraphs, validation paragraphs, data card)`: `--data`, or zoo's generated
+    English sentences."""
+    if settings.data:
+        documents = read_paragraph_corpus(settings.data)
+    else:
+        documents = generated_paragraphs(settings.generated_examples, seed=settings.seed)
+    # .tsv rows (SST-2) only train when there are books to validate on: many rows are
+    # sub-phrases of others, so held-out rows would read optimistic.
+    books = [document for document in documents if document.kind != "tsv"] or documents
+    train_texts, validation_texts = split_corpus(
+        books, settings.validation_share, by=settings.split_by, seed=settings.seed
+    )
+    train_only = [d for d in documents if all(d is not book for book in books)]
+    rows_used = {}
+    for document in train_only:
+        sentences = training_sentences(document, settings.seed)
+        rows_used[document.name] = len(sentences)
+        train_texts += sentences
+    card = corpus_card(documents)
+    card["split"] = {
+        "by": settings.split_by,
+        "validation_from": [document.name for document in books],
+        "train_paragraphs": len(train_texts),
+        "validation_paragraphs": len(validation_texts),
+        "train_only_rows_used": rows_used,
+        "seed": settings.seed,
+    }
+    for source in card["sources"]:
+        print(f"  {source['name']} ({source['kind']}): {source['paragraphs']:,} paragraphs")
+    print(
+        f"{card['paragraphs']:,} paragraphs: {len(train_texts):,} to train on, "
+        f"{len(validation_texts):,} to validate on (split by {settings.split_by}"
+        + (f"; the {len(train_only)} .tsv file(s) train only)." if train_only else ").")
+    )
+    return train_texts, validation_texts, card
+
+
+def training_sentences(document, seed: int) -> list[str]:
+    """A labelled .tsv's rows that pre-training may read: the whole sentences that
+    `recipes.classify --seed SEED` trains on (its default shares), so that the sentences it
+    scores stay unseen, and no sub-phrase row repeats its sentence. An unlabelled .tsv: every
+    row."""
+    try:
+        labelled = read_labelled_text(document.path)
+    except ValueError:
+        return list(document.paragraphs)
+    split = split_by_sentence(labelled.texts, VALIDATION_SHARE, TEST_SHARE, seed=seed)
+    sentences = [labelled.texts[i] for i in split.train_sentences]
+    print(
+        f"  {document.name}: pre-training on its {len(sentences):,} training sentences (of "
+        f"{split.roots:,}; sub-phrase rows and the sentences recipes.classify holds out are "
+        "left out)"
+    )
+    return sentences
+
+
+def tokenizer_for(settings, train_texts, run_dir: Path) -> SubwordTokenizer:
+    learn = lambda: filling.train_tokenizer(  # noqa: E731
+        train_texts, settings.vocab_size, seed=settings.seed
+    )
+    return run_tokenizer(settings, run_dir, learn, "SentencePiece (with [MASK])")
+
+
+def validation_dataset(settings, validation_texts, tokenizer):
+    """The held-out paragraphs as masked batches, in order (each estimate sees the same)."""
+    return filling.make_dataset(
+        validation_texts,
+        tokenizer,
+        sequence_length=settings.sequence_length,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        shuffle=False,
+    )
+
+
+def decay_steps(settings) -> int:
+    if settings.decay_steps:
+        return settings.decay_steps
+    if settings.epochs:
+        return settings.epochs * settings.steps_per_epoch
+    return 10000  # under a time budget the length is unknown: a long decay
+
+
+def train(settings, overrides: dict, run_dir: Path, tokenizer, train_texts, validation):
+    """Build, compile and fit; returns `(model, training figures)`."""
+    with model_scope(settings):
+        model = zoo.build(
+            settings.model,
+            task="mlm",
+            preset=settings.preset,
+            vocab_size=tokenizer.vocabulary_size,
+            **overrides,
+        )
+        describe_model(model, settings)
+        filling.FILL_MASK.compile(
+            model,
+            learning_rate=settings.learning_rate,
+            min_learning_rate=settings.min_learning_rate,
+            warmup_steps=settings.warmup_steps,
+            decay_steps=decay_steps(settings),
+            weight_decay=settings.weight_decay,
+            jit_compile=settings.jit_compile,
+        )
+    train_data = filling.make_dataset(
+        train_texts,
+        tokenizer,
+        sequence_length=settings.sequence_length,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        repeat=True,
+    )
+    figures = fit_model(
+        model,
+        settings,
+        run_dir,
+        train_data,
+        validation.take(settings.eval_batches),  # a fixed estimate during training
+        steps_per_epoch=settings.steps_per_epoch,
+    )
+    model.save(run_dir / "checkpoints" / "final.keras")
+    return model, figures
+
+
+def evaluate(settings, model, tokenizer, validation) -> dict:
+    """Top-1/top-5 over every held-out masked token, and the fills of `FILL_SENTENCES`."""
+    start = time.perf_counter()
+    scores = filling.evaluate(model, validation)
+    print(
+        f"\nValidation: top-1 {scores['top1_accuracy']:.3f}, top-5 {scores['top5_accuracy']:.3f}, "
+        f"loss {scores['loss']:.3f} nats over {scores['masked_tokens']:,} masked tokens "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
+    fills = filling.fills_table(
+        FILL_SENTENCES,
+        filling.fill_mask_texts(
+            model,
+            tokenizer,
+            FILL_SENTENCES,
+            top_k=settings.top_k,
+            max_length=settings.sequence_length,
+        ),
+    )
+    print(filling.format_fills(fills))
+    return {"validation": scores, "fills": fills}
+
+
+def export(settings, model, tokenizer, run_dir: Path, data_card, metrics, fills):
+    """Hand the run to `zoo export`, which exports its checkpoint, reloads it with
+    TensorFlow alone and checks that it offers the fills the model offers in process.
+    Returns the export's result, or `None` where there is no TensorFlow."""
+    expected = [[c["id"] for c in candidates] for candidates in fills.values()]
+    exporting.write_request(
+        run_dir,
+        family=settings.model,
+        out=settings.out,
+        tokenizer=tokenizer,
+        options=dict(max_length=settings.sequence_length),
+        data=data_card,
+        metrics=metrics,
+        checks=[
+            exporting.check(
+                "fill_mask",
+                {"text": list(fills), "top_k": settings.top_k},
+                {"token_ids": expected},
+            )
+        ],
+    )
+    return exporting.hand_off(run_dir, settings.out, export=settings.export)
