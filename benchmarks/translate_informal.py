@@ -5,9 +5,10 @@ sources lower-cased without final punctuation, side by side for several runs.
         --out docs/results/translate_informal.json
 
 Each RUN_DIR is a finished `python -m recipes.translate --data ...` run. Its recorded
-settings give the data, the split (`--seed`), the number of test sentences and the decoding;
-its model is what `zoo.load(RUN_DIR)` returns (the checkpoint the run scored and exported).
-The test sentences are scored twice against the same references: as written, then as
+settings give the data, the split (`--seed`), the number of test sentences and the decoding
+(`zoo.runs.translate.load_data` and `.decoding`, as the recipe); its model is what
+`zoo.load(RUN_DIR)` returns (the checkpoint the run scored and exported). The test
+sentences are scored twice against the same references: as written, then as
 `zoo.tasks.translate.informal` makes them ("The ball is red." -> "the ball is red"). Also
 translates the four lower-case demo sentences. Prints one markdown table.
 """
@@ -31,35 +32,27 @@ DEMO_SENTENCES = [
 
 def score_run(run_dir: Path, sentences: int | None) -> dict:
     import zoo
-    from zoo.data import read_sentence_pairs, split_by_source
+    from zoo.runs import translate as translate_run
     from zoo.tasks import translate as translation
 
     result = json.loads((run_dir / "results.json").read_text())
-    settings = result["settings"]
-    if not settings.get("data"):
+    settings = argparse.Namespace(**result["settings"])
+    if not settings.data:
         raise ValueError(f"{run_dir} was trained on the generated corpus; pass real-data runs.")
-    pairs = read_sentence_pairs(settings["data"]).pairs
-    test = split_by_source(
-        pairs, validation_fraction=0.02, test_fraction=0.05, seed=settings["seed"]
-    )[2]
+    test = translate_run.load_data(settings)[2]
     english, references = translation.one_reference_each(
-        test, sentences or settings["test_examples"], settings["seed"]
+        test, sentences or settings.test_examples, settings.seed
     )
     model = zoo.load(run_dir)
     tokenizer = model.preprocessor.tokenizer
-    decoding = dict(
-        beam_width=settings["beam_width"],
-        length_penalty=settings["length_penalty"],
-        max_length=settings["sequence_length"],
-        no_repeat_ngram_size=settings["no_repeat_ngram_size"],
-    )
+    decoding = translate_run.decoding(settings)
     scores = translation.evaluate_as_typed(model, tokenizer, english, references, **decoding)
     demo = translation.translate_texts(model, tokenizer, DEMO_SENTENCES, **decoding)
     return {
         "run_dir": str(run_dir),
-        "model": settings["model"],
-        "informal_share": settings.get("informal_share", 0.0),
-        "time_budget": settings.get("time_budget"),
+        "model": settings.model,
+        "informal_share": getattr(settings, "informal_share", 0.0),
+        "time_budget": settings.time_budget,
         "train_steps": result["metrics"].get("train_steps"),
         "recorded_bleu": result["metrics"].get("bleu"),
         "sentences": len(english),

@@ -156,16 +156,21 @@ def decoding(settings) -> dict:
 
 
 def evaluate(settings, model, tokenizer, test_pairs, run_dir: Path) -> dict:
-    """BLEU and chrF on held-out English sentences, a few examples, the attention heatmap."""
+    """BLEU and chrF on held-out English sentences as written and as typed (lower case, no
+    final punctuation), a few examples, the attention heatmap."""
     english, references = translation.one_reference_each(
         test_pairs, settings.test_examples, settings.seed
     )
-    result = translation.evaluate(model, tokenizer, english, references, **decoding(settings))
-    hypotheses = result.pop("hypotheses")
+    result = translation.evaluate_as_typed(
+        model, tokenizer, english, references, **decoding(settings)
+    )
+    hypotheses, typed = result.pop("hypotheses"), result.pop("informal")
+    result["bleu_as_typed"], result["chrf_as_typed"] = typed["bleu"], typed["chrf"]
     print(
         f"\nHeld-out test, {result['sentences']} unseen English sentences, beam "
         f"{settings.beam_width}: BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f} "
-        f"({result['bleu_signature']})"
+        f"({result['bleu_signature']})\nThe same sentences as people type them (lower case, "
+        f"no final punctuation): BLEU {typed['bleu']:.1f}, chrF {typed['chrf']:.1f}"
     )
     for source, hypothesis, reference in list(zip(english, hypotheses, references))[:5]:
         print(f"  {source}\n    -> {hypothesis}\n    (reference: {reference})")
