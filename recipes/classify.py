@@ -41,7 +41,7 @@ class Settings(RunSettings):
     )
     batch_size: int = setting(64, "texts per batch")
     learning_rate: float | None = setting(
-        None, "peak AdamW learning rate (default 5e-4, or 1e-4 with --pretrained)"
+        None, "peak learning rate (default 5e-4, lstm 1e-3, 1e-4 with --pretrained)"
     )
     warmup_steps: int = setting(200, "linear warm-up steps")
     weight_decay: float = setting(0.01, "AdamW weight decay")

@@ -4,7 +4,7 @@ information, and its gradient, across long lags."""
 from __future__ import annotations
 
 from zoo.models.recurrent import build_recurrent
-from zoo.models.recurrent_config import RECURRENT_PRESETS, RECURRENT_TUNINGS, RecurrentConfig
+from zoo.models.recurrent_config import LSTM_TUNINGS, RECURRENT_PRESETS, RecurrentConfig
 from zoo.registry import TASKS, register
 
 
@@ -15,7 +15,7 @@ from zoo.registry import TASKS, register
     presets=RECURRENT_PRESETS,
     default_task="seq2seq",
     default_preset="base",
-    tunings=RECURRENT_TUNINGS,
+    tunings=LSTM_TUNINGS,
 )
 def build_lstm(config: RecurrentConfig, backbone=None):
     """LSTM stacks (`keras.layers.LSTM`); `base` is Sutskever et al. 2014 (4 x 1000), `big`
