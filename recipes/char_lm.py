@@ -23,6 +23,7 @@ import numpy as np
 from zoo.data import ByteTokenizer
 from zoo.runs import RunSettings, parse_settings, run_main, setting, start_run, write_results
 from zoo.runs.char_lm import evaluate, export, load_text, train, whole_rounds
+from zoo.training.optimizers import OPTIMIZERS
 
 # The models: the registry's tuning `"char_lm"` on the `--preset` size (config flags still
 # win; for the Transformer, nanoGPT's model); see `zoo.list_tunings(family)`.
@@ -41,7 +42,12 @@ class Settings(RunSettings):
     learning_rate: float = setting(1e-3, "peak learning rate")
     min_learning_rate: float = setting(1e-4, "learning rate at the end of the cosine decay")
     warmup_steps: int = setting(100, "linear warm-up steps")
-    weight_decay: float = setting(0.1, "AdamW weight decay")
+    weight_decay: float = setting(0.1, "weight decay (off biases and norms)")
+    optimizer: str = setting(
+        "adamw",
+        "muon: Muon for the weight matrices, AdamW for embeddings, vectors, output layer",
+        choices=OPTIMIZERS,
+    )
     sample_tokens: int = setting(300, "characters per sample at the end")
     temperature: float = setting(0.8, "temperature of the samples")
     prompts: tuple[str, ...] = setting(("", "The "), "prompts of the samples")

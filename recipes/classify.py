@@ -23,6 +23,7 @@ import zoo
 from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
 from zoo.runs import RunSettings, parse_settings, run_main, setting, start_run, write_results
 from zoo.runs.classify import SAMPLES, evaluate, export, load_data, tokenizer_for, train
+from zoo.training.optimizers import OPTIMIZERS
 
 # The models: the registry's tuning `"classify"` on the `--preset` size (config flags still
 # win); see `zoo.list_tunings(family)`.
@@ -44,7 +45,12 @@ class Settings(RunSettings):
         None, "peak learning rate (default 5e-4, lstm 1e-3, 1e-4 with --pretrained)"
     )
     warmup_steps: int = setting(200, "linear warm-up steps")
-    weight_decay: float = setting(0.01, "AdamW weight decay")
+    weight_decay: float = setting(0.01, "weight decay (off biases and norms)")
+    optimizer: str = setting(
+        "adamw",
+        "muon: Muon for the weight matrices, AdamW for embeddings, vectors, output layer",
+        choices=OPTIMIZERS,
+    )
     validation_share: float = setting(
         VALIDATION_SHARE, "share of whole sentences held out to pick the best epoch"
     )

@@ -90,3 +90,14 @@ def test_a_model_trains_with_it():
     x = np.tile(np.arange(1, 9), (16, 1))
     history = model.fit(x, np.roll(x, -1, axis=1), epochs=8, verbose=0)
     assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+
+
+def test_the_tasks_compile_with_it_by_name():
+    from zoo.tasks.classify import CLASSIFY
+    from zoo.tasks.generate import GENERATE
+
+    lm = zoo.build("transformer", task="lm", preset="tiny", vocab_size=20)
+    assert isinstance(GENERATE.compile(lm, optimizer="muon").optimizer, Muon)
+    classifier = zoo.build("lstm", task="classify", preset="tiny", vocab_size=20)
+    assert isinstance(CLASSIFY.compile(classifier, optimizer="muon").optimizer, Muon)
+    assert not isinstance(CLASSIFY.compile(classifier).optimizer, Muon)

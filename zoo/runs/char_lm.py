@@ -68,6 +68,7 @@ def train(settings, overrides: dict, run_dir: Path, tokenizer, train_ids, val_id
             warmup_steps=settings.warmup_steps,
             decay_steps=settings.steps,
             weight_decay=settings.weight_decay,
+            optimizer=settings.optimizer,
             jit_compile=settings.jit_compile,
         )
     # A resumed run continues the stream of training windows where its backup stopped.

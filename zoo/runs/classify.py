@@ -130,6 +130,7 @@ def train(settings, overrides: dict, run_dir: Path, tokenizer, splits):
             learning_rate=learning_rate,
             warmup_steps=settings.warmup_steps,
             weight_decay=settings.weight_decay,
+            optimizer=settings.optimizer,
             jit_compile=settings.jit_compile,
         )
     datasets = classification.make_datasets(
