@@ -32,6 +32,7 @@ from zoo.models.base import (
     token_ids_input,
 )
 from zoo.models.gate_bias import GateBias
+from zoo.models.masked_positions import MaskedPositionsMixin, gather_positions
 from zoo.models.recurrent_config import RecurrentConfig
 
 CELL_TYPES = {
@@ -331,12 +332,14 @@ class RecurrentLM(RecurrentDecoderMixin, RecurrentModel):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class RecurrentEncoderModel(RecurrentModel):
+class RecurrentEncoderModel(MaskedPositionsMixin, RecurrentModel):
     """A (bi)directional recurrent stack with a task head.
 
-    `mlm`: `token_ids` -> token logits at every position; `classify`: `token_ids` -> class
-    logits; `regress`: `features (B, T, num_features)` -> `(B, num_outputs)`. Classification
-    and regression read the final state of each direction (at the last real step), or, with
+    `mlm`: `token_ids` -> token logits at every position `(B, T, V)`, or `{"token_ids",
+    "mask_positions" (B, M)}` -> logits at those positions only, `(B, M, V)` (training:
+    `zoo.models.masked_positions`); `classify`: `token_ids` -> class logits; `regress`:
+    `features (B, T, num_features)` -> `(B, num_outputs)`. Classification and regression read
+    the final state of each direction (at the last real step), or, with
     `pooling="max"`/`"mean"`, the max/mean of the last layer's outputs over the real steps.
     """
 
@@ -387,12 +390,35 @@ class RecurrentEncoderModel(RecurrentModel):
             backbone,
         )
         if config.task == "mlm":
+            # Tied to the embedding, whose width the bidirectional states (2 x hidden_dim)
+            # are brought back to first.
+            self.to_embedding = None
             if config.share_embeddings:
-                hidden = keras.layers.Dense(config.hidden_dim, name="to_embedding")(hidden)
-            outputs = self._output_projection(config.vocab_size, self.encoder_embedding)(hidden)
+                self.to_embedding = keras.layers.Dense(config.hidden_dim, name="to_embedding")
+            self.output_projection = self._output_projection(
+                config.vocab_size, self.encoder_embedding
+            )
+            outputs = self._token_logits(hidden)
         else:
-            outputs = pooled_head(config, pooled)
-        super().__init__(inputs=inputs, outputs=to_float32(outputs), config=config, **kwargs)
+            outputs = to_float32(pooled_head(config, pooled))
+        super().__init__(inputs=inputs, outputs=outputs, config=config, **kwargs)
+
+    def _token_logits(self, hidden):
+        """`mlm`'s head: hidden states `(B, ..., H)` -> token logits `(B, ..., V)`, float32."""
+        if self.to_embedding is not None:
+            hidden = self.to_embedding(hidden)
+        return to_float32(self.output_projection(hidden))
+
+    def masked_token_logits(self, token_ids, mask_positions, training=None):
+        """`mlm`: token logits `(B, M, V)` at `mask_positions (B, M)` of `token_ids (B, T)`,
+        equal to the full pass's at those positions; the head runs on the `M` gathered
+        states only."""
+        padding_mask = padding_mask_from_ids(token_ids)
+        embedded = self.dropout_layer(self.encoder_embedding(token_ids), training=training)
+        hidden, _ = self._run_stack(
+            self.encoder_layers, embedded, mask=padding_mask, training=training
+        )
+        return self._token_logits(gather_positions(hidden, mask_positions))  # (B, M, V)
 
 
 def build_recurrent(config: RecurrentConfig, cell_type: str, backbone=None) -> keras.Model:

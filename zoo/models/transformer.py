@@ -21,6 +21,7 @@ from zoo.models.base import (
     to_float32,
     token_ids_input,
 )
+from zoo.models.masked_positions import MaskedPositionsMixin, gather_positions
 from zoo.models.transformer_config import (
     TRANSFORMER_PRESETS,
     TRANSFORMER_TUNINGS,
@@ -66,10 +67,14 @@ class TransformerStacks:
         self.output_dense = dense
         return dense
 
-    def _encode(self, embedded, padding_mask, training=None):
+    def _encode(self, embedded, padding_mask, training=None, positions=None):
+        """The encoder stack `(B, S, d)`; with `positions (B, M)`, only those rows' states,
+        gathered before the final norm: `(B, M, d)`."""
         x = embedded  # (B, S, d)
         for block in self.encoder_blocks:
             x = block(x, padding_mask=padding_mask, training=training)
+        if positions is not None:
+            x = gather_positions(x, positions)  # (B, M, d)
         return x if self.encoder_norm is None else self.encoder_norm(x)
 
     def _final_decoder_norm(self, hidden):
@@ -364,11 +369,13 @@ class TransformerLM(TransformerStacks, ZooModel):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TransformerEncoderModel(TransformerStacks, ZooModel):
+class TransformerEncoderModel(MaskedPositionsMixin, TransformerStacks, ZooModel):
     """An encoder-only, bidirectional Transformer with a task head.
 
-    `mlm`: `token_ids` -> token logits; `classify`: `token_ids` -> class logits (mean over
-    real tokens); `regress`: `features (B, T, num_features)` -> `(B, num_outputs)` values.
+    `mlm`: `token_ids` -> token logits `(B, T, V)`, or `{"token_ids", "mask_positions" (B, M)}`
+    -> logits at those positions only, `(B, M, V)` (training: `zoo.models.masked_positions`);
+    `classify`: `token_ids` -> class logits (mean over real tokens); `regress`: `features (B,
+    T, num_features)` -> `(B, num_outputs)` values.
     """
 
     config_class = TransformerConfig
@@ -420,6 +427,15 @@ class TransformerEncoderModel(TransformerStacks, ZooModel):
             pooled = keras.layers.GlobalAveragePooling1D(name="pool")(encoded, mask=padding_mask)
             outputs = to_float32(pooled_head(config, pooled))
         super().__init__(inputs=inputs, outputs=outputs, config=config, **kwargs)
+
+    def masked_token_logits(self, token_ids, mask_positions, training=None):
+        """`mlm`: token logits `(B, M, V)` at `mask_positions (B, M)` of `token_ids (B, T)`,
+        equal to the full pass's at those positions; the final norm and the projection run
+        on the `M` gathered states only."""
+        padding_mask = padding_mask_from_ids(token_ids)
+        embedded = self.encoder_embedding(token_ids, training=training)
+        encoded = self._encode(embedded, padding_mask, training=training, positions=mask_positions)
+        return self._token_logits(encoded)  # (B, M, V)
 
 
 @register(
