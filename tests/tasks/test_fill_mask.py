@@ -87,26 +87,88 @@ def test_masking_statistics_match_berts_recipe_by_hand_counts():
 
 def test_training_batches_remask_each_epoch_and_validation_is_fixed(tokenizer):
     train = filling.make_dataset(TEXTS, tokenizer, sequence_length=16, batch_size=8, seed=1)
-    (x1, y1), (_, y2) = next(iter(train)), next(iter(train))
+    (x1, y1, w1), (_, y2, _) = next(iter(train)), next(iter(train))
+    ids = x1["token_ids"]
     # Batched by length: at most 8 x 16 tokens, rows from one bucket of (8, 12, 16].
-    assert x1.shape[0] * x1.shape[1] <= 8 * 16 and x1.shape[1] <= 16 and x1.dtype == tf.int32
-    for x, _ in train.take(20):
-        lengths = np.sum(x.numpy() != PAD_ID, axis=1)
+    assert ids.shape[0] * ids.shape[1] <= 8 * 16 and ids.shape[1] <= 16 and ids.dtype == tf.int32
+    assert x1["mask_positions"].shape == y1.shape == w1.shape and w1.dtype == tf.float32
+    for x, _, _ in train.take(20):
+        lengths = np.sum(x["token_ids"].numpy() != PAD_ID, axis=1)
         buckets = np.searchsorted([8, 12, 16], lengths)  # index of the bucket each row is in
-        assert len(set(buckets.tolist())) == 1 and x.shape[0] == 128 // (8, 12, 16)[buckets[0]]
-    assert np.all(x1.numpy()[:, 0] == START_ID)
+        assert len(set(buckets.tolist())) == 1
+        assert x["token_ids"].shape[0] == 128 // (8, 12, 16)[buckets[0]]
+    assert np.all(ids.numpy()[:, 0] == START_ID)
     assert not np.array_equal(y1.numpy(), y2.numpy())  # reshuffled and re-masked
     first = filling.make_dataset(TEXTS, tokenizer, sequence_length=16, batch_size=8, shuffle=False)
-    batches = [(x.numpy(), y.numpy()) for x, y in first]
+    batches = [tf.nest.map_structure(lambda t: t.numpy(), batch) for batch in first]
     for _ in range(2):  # the same masks in every evaluation
-        for (x, y), (bx, by) in zip(first, batches):
-            np.testing.assert_array_equal(x.numpy(), bx)
-            np.testing.assert_array_equal(y.numpy(), by)
+        for batch, expected in zip(first, batches):
+            tf.nest.map_structure(np.testing.assert_array_equal, batch, expected)
     other = filling.make_dataset(
         TEXTS, tokenizer, sequence_length=16, batch_size=8, shuffle=False, seed=7
     )
-    assert any(not np.array_equal(y.numpy(), by) for (_, y), (_, by) in zip(other, batches))
-    assert sum(len(x) for x, _ in batches) == len(filling.example_rows(TEXTS, tokenizer, 16))
+    assert any(not np.array_equal(y.numpy(), by) for (_, y, _), (_, by, _) in zip(other, batches))
+    rows = filling.example_rows(TEXTS, tokenizer, 16)
+    assert sum(len(x["token_ids"]) for x, _, _ in batches) == len(rows)
+
+
+def masked_synthetic_batch(num_rows=64, seed=0):
+    """One batch of `synthetic_rows` masked once, in both forms (the same draw)."""
+    rows = tf.ragged.constant(synthetic_rows(num_rows, seed), tf.int32)
+    masked = filling.mask_rows(filling.mask_generator(300), rows)
+    return filling.training_batch(masked), filling.training_batch(masked, masked_only=False)
+
+
+def test_the_masked_form_holds_the_selected_positions_and_their_original_ids():
+    (inputs, mask_ids, weights), (token_ids, labels) = (
+        tf.nest.map_structure(np.asarray, form) for form in masked_synthetic_batch()
+    )
+    positions = inputs["mask_positions"]
+    np.testing.assert_array_equal(inputs["token_ids"], token_ids)  # the same masked rows
+    assert positions.dtype == mask_ids.dtype == np.int32 and weights.dtype == np.float32
+    for row in range(len(labels)):
+        selected = np.flatnonzero(labels[row])  # the full form's selected columns
+        count = len(selected)
+        # Each selected column once, with its label; then padding slots: 0, weight 0.
+        np.testing.assert_array_equal(np.sort(positions[row, :count]), selected)
+        np.testing.assert_array_equal(mask_ids[row, :count], labels[row, positions[row, :count]])
+        np.testing.assert_array_equal(
+            weights[row], [1.0] * count + [0.0] * (len(weights[row]) - count)
+        )
+        assert not mask_ids[row, count:].any() and not positions[row, count:].any()
+    assert positions.shape[1] == max(np.count_nonzero(labels, axis=1))
+
+
+@pytest.mark.parametrize("name", ["transformer", "lstm"])
+def test_the_masked_step_has_the_full_steps_loss_and_gradients(name):
+    """The same batch and weights through both forms: the compiled loss, the metrics and
+    every gradient agree; the reference is the cross-entropy of the full-sequence logits at
+    the labelled positions, computed here in NumPy."""
+    (inputs, mask_ids, weights), (token_ids, labels) = masked_synthetic_batch(24, seed=2)
+    model = zoo.build(name, task="mlm", preset="tiny", vocab_size=300, dropout=0.0)
+    filling.FILL_MASK.compile(model)
+
+    def loss_and_gradients(x, y, w=None):
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True), sample_weight=w)
+        return float(loss), tape.gradient(loss, model.trainable_variables)
+
+    masked_loss, masked_gradients = loss_and_gradients(inputs, mask_ids, weights)
+    full_loss, full_gradients = loss_and_gradients(token_ids, labels)
+    logits = np.asarray(model(token_ids), "float64")
+    log_probabilities = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    rows, columns = np.nonzero(labels.numpy())
+    expected = -log_probabilities[rows, columns, labels.numpy()[rows, columns]].mean()
+    assert masked_loss == pytest.approx(expected, rel=1e-5)
+    assert full_loss == pytest.approx(expected, rel=1e-5)
+    for masked, full in zip(masked_gradients, full_gradients):
+        np.testing.assert_allclose(
+            tf.convert_to_tensor(masked), tf.convert_to_tensor(full), rtol=1e-4, atol=1e-6
+        )
+    scores = [model.test_on_batch(inputs, mask_ids, weights, return_dict=True)]
+    scores.append(model.test_on_batch(token_ids, labels, return_dict=True))
+    for key in ("loss", "top1_accuracy", "top5_accuracy"):
+        assert scores[0][key] == pytest.approx(scores[1][key], rel=1e-5)
 
 
 def test_tokenizer_without_mask_is_refused():
@@ -147,20 +209,41 @@ def test_evaluate_agrees_with_the_compiled_metrics(trained, tokenizer):
     assert scores["top1_accuracy"] == pytest.approx(compiled["top1_accuracy"], abs=1e-4)
     assert scores["top5_accuracy"] == pytest.approx(compiled["top5_accuracy"], abs=1e-4)
     # The loss is per masked token (Keras averages batch means: not the same with batches
-    # of different sizes).
+    # of different sizes), here from the full pass's logits at the masked positions.
     total, count = 0.0, 0
-    for x, y in validation:
-        logits = np.asarray(trained(x), "float64")
+    for x, mask_ids, weights in validation:
+        logits = np.asarray(trained(x["token_ids"]), "float64")  # (B, T, V)
         log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-        labels = y.numpy()
-        rows, columns = np.nonzero(labels)
-        total -= log_probs[rows, columns, labels[rows, columns]].sum()
+        rows, slots = np.nonzero(weights.numpy())
+        columns, labels = x["mask_positions"].numpy()[rows, slots], mask_ids.numpy()[rows, slots]
+        total -= log_probs[rows, columns, labels].sum()
         count += len(rows)
     assert scores["loss"] == pytest.approx(total / count, rel=1e-3)
-    labels = np.concatenate([y.numpy().ravel() for _, y in validation])
-    assert scores["masked_tokens"] == (labels != 0).sum()
+    assert scores["masked_tokens"] == count
     # Better than 10 times chance (1 / 400): it learned something.
     assert scores["top5_accuracy"] >= scores["top1_accuracy"] > 10 / tokenizer.vocabulary_size
+
+
+def test_evaluate_gives_the_same_figures_for_either_form_of_the_same_masks(trained, tokenizer):
+    rows = filling.example_rows(TEXTS[:80], tokenizer, 24)
+    masker = filling.mask_generator(tokenizer.vocabulary_size)
+    masked = [
+        filling.mask_rows(masker, tf.ragged.constant(rows[start : start + 16], tf.int32))
+        for start in range(0, len(rows), 16)
+    ]
+
+    def dataset(masked_only):
+        batches = [filling.training_batch(batch, masked_only) for batch in masked]
+        signature = tf.nest.map_structure(
+            lambda t: tf.TensorSpec([None] * t.shape.rank, t.dtype), batches[0]
+        )
+        return tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=signature)
+
+    masked_scores = filling.evaluate(trained, dataset(True))
+    full_scores = filling.evaluate(trained, dataset(False))
+    assert masked_scores["masked_tokens"] == full_scores["masked_tokens"] > 0
+    for key in ("loss", "top1_accuracy", "top5_accuracy"):
+        assert masked_scores[key] == pytest.approx(full_scores[key], abs=1e-4)
 
 
 def test_fill_predicts_the_first_mask_from_the_models_softmax(trained, tokenizer):

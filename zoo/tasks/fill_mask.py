@@ -6,11 +6,16 @@
   `sequence_length - 1` tokens of one paragraph (a longer paragraph makes several examples,
   so no text is lost). keras-nlp's `MaskedLMMaskGenerator` then selects 15 % of the tokens
   of each row (at least one; never padding, start or end) and replaces 80 % of those by
-  `[MASK]`, 10 % by a random token and keeps 10 % (BERT's recipe). Labels hold the original
-  id at the selected positions and 0 elsewhere, so `MaskedSparseCategoricalCrossentropy`
-  (which skips 0) learns from the selected positions only.
+  `[MASK]`, 10 % by a random token and keeps 10 % (BERT's recipe). A batch is
+  `({"token_ids", "mask_positions"}, mask_ids, mask_weights)`: the model computes logits at
+  the selected positions only (`zoo.models.masked_positions`), and the labels are the
+  original ids there, 0 in the padding slots of rows with fewer selections (weight 0). With
+  `masked_only=False`, the full-sequence form: `(token_ids, labels)`, labels holding the
+  original id at the selected positions and 0 elsewhere, for logits at every position. Both
+  forms give the same loss and accuracy for the same weights and masks (tested).
 - `FILL_MASK.compile`: AdamW with warm-up and cosine decay (the `generate` product's
-  schedule), that loss, and top-1 / top-5 accuracy on the selected positions.
+  schedule), `MaskedSparseCategoricalCrossentropy` (which skips label 0) and top-1 / top-5
+  accuracy on the selected positions; either form of batch.
 - In process: `fill_mask_texts(model, tokenizer, texts, top_k)`; `evaluate(model, dataset)`.
 - Export: `fill_mask(text, top_k)` and `logits(token_ids)` signatures; `serving_default(text)`
   is `fill_mask` with the export's `top_k` (5 unless told).
@@ -44,6 +49,7 @@ from zoo.data import SubwordTokenizer, default_bucket_boundaries, ids_to_ragged,
 from zoo.data.buckets import bucket_batch_count
 from zoo.export.archive import Endpoint
 from zoo.export.input_checks import check_default, require
+from zoo.models.masked_positions import MASK_POSITIONS
 from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_ID
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.preprocessor import Preprocessor, text_list
@@ -104,10 +110,21 @@ def mask_generator(vocabulary_size: int) -> keras_nlp.layers.MaskedLMMaskGenerat
 
 def mask_batch(masker, token_ids: tf.RaggedTensor):
     """Ragged rows `(B, None)` -> `(masked token ids (B, T), labels (B, T))`, 0-padded;
-    labels are the original ids at the selected positions, 0 elsewhere. Runs as graph ops
-    (eagerly, keras-nlp would take its pure-Python path, which draws differently)."""
+    labels are the original ids at the selected positions, 0 elsewhere (the full-sequence
+    form of `mask_rows`)."""
+    masked = mask_rows(masker, token_ids)
+    return masked["token_ids"], masked["labels"]
+
+
+def mask_rows(masker, token_ids: tf.RaggedTensor) -> dict:
+    """Ragged rows `(B, None)` masked by `masker` (`mask_generator`), as
+    `{"token_ids" (B, T) int32, "labels" (B, T) int32}`, 0-padded — labels are the original
+    ids at the selected positions, 0 elsewhere — and the generator's own ragged `(B, None)`
+    `"mask_positions"` (int32 columns within each row), `"mask_ids"` (int32, the original
+    ids there) and `"mask_weights"` (float32 ones). Runs as graph ops (eagerly, keras-nlp
+    would take its pure-Python path, which draws differently)."""
     if tf.executing_eagerly():
-        return tf.function(lambda rows: mask_batch(masker, rows))(token_ids)
+        return tf.function(lambda rows: mask_rows(masker, rows))(token_ids)
     masked = masker(token_ids)
     inputs = masked["token_ids"].to_tensor(PAD_ID)  # (B, T)
     positions = masked["mask_positions"]  # ragged (B, None): columns within each row
@@ -123,24 +140,44 @@ def mask_batch(masker, token_ids: tf.RaggedTensor):
     # The random substitution draws from the whole vocabulary, padding included; padding
     # inside a row would hide that position from attention, so it becomes [MASK] instead.
     inputs = tf.where((inputs == PAD_ID) & (labels != PAD_ID), MASK_ID, inputs)
-    return tf.cast(inputs, tf.int32), labels
+    return {
+        "token_ids": tf.cast(inputs, tf.int32),
+        "labels": labels,
+        "mask_positions": tf.cast(positions, tf.int32),
+        "mask_ids": tf.cast(masked["mask_ids"], tf.int32),
+        "mask_weights": tf.cast(masked["mask_weights"], tf.float32),
+    }
 
 
-def _masked_once(rows: tf.RaggedTensor, vocabulary_size: int, seed: int):
+def training_batch(masked: dict, masked_only: bool = True):
+    """A batch of `mask_rows` (its ragged entries batched) in the form `fit()` reads:
+    `({"token_ids" (B, T), "mask_positions" (B, M)}, mask_ids (B, M), mask_weights (B, M))`,
+    `M` the batch's most selections in a row, the slots past a row's own 0 (weight 0); or,
+    with `masked_only=False`, `(token_ids (B, T), labels (B, T))`."""
+    token_ids, labels = (_dense(masked[key]) for key in ("token_ids", "labels"))
+    if not masked_only:
+        return token_ids, labels
+    inputs = {"token_ids": token_ids, MASK_POSITIONS: _dense(masked["mask_positions"])}
+    return inputs, _dense(masked["mask_ids"]), _dense(masked["mask_weights"])
+
+
+def _dense(tensor):
+    return tensor.to_tensor(0) if isinstance(tensor, tf.RaggedTensor) else tensor
+
+
+def _masked_once(rows: tf.RaggedTensor, vocabulary_size: int, seed: int) -> dict:
     """Every row masked once, in one traced call with TensorFlow's global seed set to
-    `seed`; returns ragged `(inputs, labels)`.
+    `seed`; returns `mask_rows`'s entries, each ragged `(N, None)`.
 
     Identical batches for every evaluation that uses them. Another call (another run) may
     select a few positions differently even with the same seed: tensorflow-text draws each
     row's selection in a parallel loop, in whatever order the rows' iterations run."""
     tf.random.set_seed(seed)
-    masker = mask_generator(vocabulary_size)
-    inputs, labels = mask_batch(masker, rows)
+    masked = mask_rows(mask_generator(vocabulary_size), rows)
     lengths = rows.row_lengths()
-    return (
-        tf.RaggedTensor.from_tensor(inputs, lengths=lengths),
-        tf.RaggedTensor.from_tensor(labels, lengths=lengths),
-    )
+    for key in ("token_ids", "labels"):
+        masked[key] = tf.RaggedTensor.from_tensor(masked[key], lengths=lengths)
+    return masked
 
 
 def make_dataset(
@@ -152,9 +189,14 @@ def make_dataset(
     seed: int = 0,
     shuffle: bool = True,
     repeat: bool = False,
+    masked_only: bool = True,
 ) -> tf.data.Dataset:
-    """Batches of `(masked token ids (B, T), labels (B, T))`, int32, padded with 0, where
-    `T <= sequence_length` is the batch's longest row.
+    """Batches of `({"token_ids" (B, T), "mask_positions" (B, M)}, mask_ids (B, M),
+    mask_weights (B, M))` (`training_batch`), where `T <= sequence_length` is the batch's
+    longest row and `M` its most selected tokens in a row: an `mlm` model given these inputs
+    computes logits at the selected positions only. With `masked_only=False`:
+    `(masked token ids (B, T), labels (B, T))`, for logits at every position. int32 ids and
+    positions, float32 weights, padded with 0.
 
     With `shuffle=True` (training) the rows are shuffled by `seed` and masked afresh in
     every epoch, inside the pipeline. With `shuffle=False` (validation) the rows are masked
@@ -168,6 +210,8 @@ def make_dataset(
         texts: paragraphs (`zoo.data.books`); empty ones are skipped.
         tokenizer: a `SubwordTokenizer` with `[MASK]` (`train_tokenizer`).
         repeat: repeat the training rows forever (for `fit(steps_per_epoch=...)`).
+        masked_only: the masked-positions form (True, what training reads) or the
+            full-sequence one; the same rows and masks either way.
     """
     _require_mask_token(tokenizer)
     if batch_size < 1:
@@ -179,9 +223,9 @@ def make_dataset(
         rows = sorted(rows, key=len)
     rows = ids_to_ragged(rows)
     if not shuffle:
-        inputs, labels = _masked_once(rows, tokenizer.vocabulary_size, seed)
-        dataset = tf.data.Dataset.from_tensor_slices((inputs, labels)).ragged_batch(batch_size)
-        dataset = dataset.map(lambda x, y: (x.to_tensor(PAD_ID), y.to_tensor(PAD_ID)))
+        masked = _masked_once(rows, tokenizer.vocabulary_size, seed)
+        dataset = tf.data.Dataset.from_tensor_slices(masked).ragged_batch(batch_size)
+        dataset = dataset.map(lambda batch: training_batch(batch, masked_only))
         return dataset.prefetch(tf.data.AUTOTUNE)
     masker = mask_generator(tokenizer.vocabulary_size)
     dataset = tf.data.Dataset.from_tensor_slices(rows)
@@ -194,7 +238,10 @@ def make_dataset(
         sizes = [max(1, batch_size * sequence_length // boundary) for boundary in boundaries]
         batches = bucket_batch_count(rows.row_lengths().numpy(), boundaries, sizes)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    dataset = dataset.map(lambda r: mask_batch(masker, r), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(
+        lambda batch: training_batch(mask_rows(masker, batch), masked_only),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -222,26 +269,29 @@ def _batched_by_length(rows: tf.data.Dataset, batch_size: int, sequence_length: 
 
 def evaluate(model, dataset) -> dict:
     """`{"loss", "top1_accuracy", "top5_accuracy", "masked_tokens"}` over a dataset of
-    `make_dataset` (the loss in nats per masked token), whatever the model was compiled
-    with. On TensorFlow one `tf.function` step; on other backends the batches are read as
-    numpy and the model called eagerly."""
+    `make_dataset`, in either form (the same figures for the same masks), the loss in nats
+    per masked token, whatever the model was compiled with. On TensorFlow one `tf.function`
+    step; on other backends the batches are read as numpy and the model called eagerly."""
     top1, top5 = MaskedTopKAccuracy(1), MaskedTopKAccuracy(5)
     cross_entropy = MaskedSparseCategoricalCrossentropy(label_smoothing=0.0)
 
-    def step(inputs, labels):
-        logits = model(inputs, training=False)
-        top1.update_state(labels, logits)
-        top5.update_state(labels, logits)
-        count = ops.sum(ops.cast(ops.not_equal(labels, PAD_ID), "float32"))
-        return cross_entropy(labels, logits) * count, count
+    def step(inputs, labels, weights=None):
+        logits = model(inputs, training=False)  # (B, M, V), or (B, T, V) for full labels
+        top1.update_state(labels, logits, weights)
+        top5.update_state(labels, logits, weights)
+        counted = ops.cast(ops.not_equal(labels, PAD_ID), "float32")
+        if weights is not None:
+            counted = counted * ops.cast(weights, "float32")
+        count = ops.sum(counted)
+        return cross_entropy(labels, logits, weights) * count, count
 
     if keras.config.backend() == "tensorflow":
         step, batches = tf.function(step, reduce_retracing=True), dataset
     else:
         batches = dataset.as_numpy_iterator()
     total_loss, total_count = 0.0, 0.0
-    for inputs, labels in batches:
-        loss, count = step(inputs, labels)
+    for batch in batches:
+        loss, count = step(*batch)
         total_loss, total_count = total_loss + float(loss), total_count + float(count)
     return {
         "loss": round(total_loss / max(total_count, 1.0), 4),
@@ -486,7 +536,8 @@ class FillMaskTask(Task):
     ):
         """AdamW (BERT's betas and weight decay), linear warm-up to `learning_rate` over
         `warmup_steps`, cosine decay to `min_learning_rate` at `decay_steps`; cross-entropy
-        over the masked positions; top-1 and top-5 accuracy there."""
+        over the masked positions; top-1 and top-5 accuracy there. For either form of
+        `make_dataset`'s batches (labels 0 and weights 0 never count)."""
         optimizer = adamw(
             learning_rate,
             warmup_steps=warmup_steps,
