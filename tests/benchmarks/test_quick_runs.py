@@ -127,3 +127,24 @@ def test_profile_ops_are_grouped_by_their_name_scope():
         ("model/embedding_scale/mul", "Mul"): "other",
     }  # fmt: skip
     assert {key: part_of(*key) for key in expected} == expected
+
+
+def test_mlm_step_times_both_forms_at_the_same_loss(tmp_path):
+    from benchmarks import mlm_step
+
+    argv = ["--steps", "2", "--warmup", "1", "--preset", "tiny", "--vocab-size", "300"]
+    argv += ["--batch-size", "4", "--length", "40", "--output-dir", str(tmp_path)]
+    document = mlm_step.main(argv)
+    written = json.loads((tmp_path / "mlm_step.json").read_text())
+    assert written["median_ms_per_step"] == document["median_ms_per_step"]
+    assert all(finite_positive(v) for v in written["median_ms_per_step"].values())
+    medians = written["median_ms_per_step"]
+    ratio = medians["full_logits"] / medians["masked_only"]
+    assert written["ratio_full_over_masked"] == pytest.approx(ratio, rel=0.05)  # ms rounded
+    assert all(len(samples) == 2 for samples in written["ms_per_step"].values())
+    # 15 % of the 39 selectable tokens of each row: ceil(5.85) = 6.
+    assert written["batch"] == dict(
+        rows=4, length=40, tokens=160, masked_per_row=6, masked_tokens=24
+    )
+    losses = written["loss_at_equal_weights"]
+    assert losses["masked_only"] == pytest.approx(losses["full_logits"], rel=1e-5)
