@@ -5,9 +5,10 @@ Called on `token_ids (B, T)`, an `mlm` model returns token logits at every posit
 Called on `{"token_ids": (B, T), "mask_positions": (B, M)}` it runs the same layers, gathers
 each row's hidden states at its `M` positions, and only then applies the final norm (pre-norm
 stacks) and the `V`-way output projection: `(B, M, V)`. Pre-training scores 15 % of the
-positions, so the projection, the softmax and their gradients shrink about 7 times — as in
-keras-hub's `MaskedLMHead` and Cramming (Geiping & Goldstein 2022). Batches of
-`zoo.tasks.fill_mask.make_dataset` take this path.
+positions (20 of a 128-token row), so the projection, the softmax and their gradients shrink
+about 6 times — as in keras-hub's `MaskedLMHead` and Cramming (Geiping & Goldstein 2022).
+Batches of `zoo.tasks.fill_mask.make_dataset` take this path (`benchmarks/mlm_step.py`
+times the step both ways).
 
 The model's graph — its `inputs`, `outputs`, layers and weights — stays the full-sequence
 one; the masked path is a second way through the same layer objects, chosen in `call()` by
