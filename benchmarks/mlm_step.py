@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 
 import keras
@@ -147,8 +148,9 @@ def main(argv=None) -> dict:
     result = measure(settings)
     document = {
         "machine": machine_line(machine),
-        "command": "python -m benchmarks.mlm_step "
-        + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": shlex.join(
+            ["python", "-m", "benchmarks.mlm_step", *(sys.argv[1:] if argv is None else argv)]
+        ),
         **result,
     }
     full, masked = (result["median_ms_per_step"][form] for form in FORMS)
