@@ -34,6 +34,7 @@ from zoo.runs.fill_mask import (
     train,
     validation_dataset,
 )
+from zoo.training.optimizers import OPTIMIZERS
 
 
 @dataclasses.dataclass
@@ -57,7 +58,12 @@ class Settings(RunSettings):
         None,
         "cosine decay length (default: --epochs x --steps-per-epoch, or 10000 with --time-budget)",
     )
-    weight_decay: float = setting(0.01, "AdamW weight decay")
+    weight_decay: float = setting(0.01, "weight decay (off biases and norms)")
+    optimizer: str = setting(
+        "adamw",
+        "muon: Muon for the weight matrices, AdamW for embeddings, vectors, output layer",
+        choices=OPTIMIZERS,
+    )
     steps_per_epoch: int = setting(500, "steps between validation estimates (a Keras epoch)")
     eval_batches: int = setting(50, "validation batches per estimate in training (all at the end)")
     validation_share: float = setting(

@@ -138,6 +138,7 @@ def train(settings, overrides: dict, run_dir: Path, tokenizer, train_texts, vali
             warmup_steps=settings.warmup_steps,
             decay_steps=decay_steps(settings),
             weight_decay=settings.weight_decay,
+            optimizer=settings.optimizer,
             jit_compile=settings.jit_compile,
         )
     train_data = filling.make_dataset(

@@ -54,7 +54,7 @@ from zoo.special_ids import END_ID, MASK_ID, MASK_TOKEN, PAD_ID, START_ID, UNK_I
 from zoo.tasks.base import Task, register_task
 from zoo.tasks.preprocessor import Preprocessor, text_list
 from zoo.training import MaskedSparseCategoricalCrossentropy, MaskedTopKAccuracy
-from zoo.training.optimizers import adamw
+from zoo.training.optimizers import make_optimizer
 
 MASK_SELECTION_RATE = 0.15  # BERT: 15 % of the tokens, of which
 MASK_TOKEN_RATE = 0.8  # 80 % become [MASK],
@@ -533,12 +533,14 @@ class FillMaskTask(Task):
         beta_2: float = 0.999,
         clipnorm: float | None = 1.0,
         jit_compile=False,
+        optimizer: str = "adamw",
     ):
         """AdamW (BERT's betas and weight decay), linear warm-up to `learning_rate` over
         `warmup_steps`, cosine decay to `min_learning_rate` at `decay_steps`; cross-entropy
         over the masked positions; top-1 and top-5 accuracy there. For either form of
         `make_dataset`'s batches (labels 0 and weights 0 never count)."""
-        optimizer = adamw(
+        optimizer = make_optimizer(
+            optimizer,
             learning_rate,
             warmup_steps=warmup_steps,
             decay="cosine",
