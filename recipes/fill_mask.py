@@ -24,6 +24,7 @@ import time
 
 import keras
 
+import zoo
 from zoo.runs import RunSettings, parse_settings, run_main, setting, start_run, write_results
 from zoo.runs.fill_mask import (
     SPLITS,
@@ -50,10 +51,10 @@ class Settings(RunSettings):
     sequence_length: int = setting(
         128, "tokens per example, [start] included (also the export's max_length)"
     )
-    batch_size: int = setting(32, "examples per step")
-    learning_rate: float = setting(5e-4, "peak AdamW learning rate")
-    min_learning_rate: float = setting(5e-5, "learning rate at the end of the cosine decay")
-    warmup_steps: int = setting(200, "linear warm-up steps")
+    batch_size: int = setting(16, "examples per step")
+    learning_rate: float = setting(1e-3, "peak learning rate")
+    min_learning_rate: float = setting(1e-4, "learning rate at the end of the cosine decay")
+    warmup_steps: int = setting(100, "linear warm-up steps")
     decay_steps: int | None = setting(
         None,
         "cosine decay length (default: --epochs x --steps-per-epoch, or 10000 with --time-budget)",
@@ -80,6 +81,7 @@ class Settings(RunSettings):
 def run(settings: Settings | None = None, **overrides) -> dict:
     """Train, evaluate and export; returns the figures (also written to `run_dir`)."""
     settings = settings or Settings()
+    overrides = {**zoo.list_tunings(settings.model).get("fill_mask", {}), **overrides}
     run_dir = start_run(settings, overrides, recipe=__name__)
     train_texts, validation_texts, data_card = load_data(settings)
     tokenizer = tokenizer_for(settings, train_texts, run_dir)

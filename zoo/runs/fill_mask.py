@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 import zoo
 from zoo.data import SubwordTokenizer, read_labelled_text, split_by_sentence
 from zoo.data.books import (
@@ -101,9 +103,13 @@ def tokenizer_for(settings, train_texts, run_dir: Path) -> SubwordTokenizer:
 
 
 def validation_dataset(settings, validation_texts, tokenizer):
-    """The held-out paragraphs as masked batches, in order (each estimate sees the same)."""
+    """The held-out paragraphs as masked batches, in one fixed shuffled order (each estimate
+    sees the same). Shuffled, so that the estimates during training (`--eval-batches`, the
+    first batches) sample every length: in book order they read mostly short lines such as
+    chapter headings, and said top-1 0.38 where all the blanks said 0.24."""
+    order = np.random.default_rng(settings.seed).permutation(len(validation_texts))
     return filling.make_dataset(
-        validation_texts,
+        [validation_texts[i] for i in order],
         tokenizer,
         sequence_length=settings.sequence_length,
         batch_size=settings.batch_size,
