@@ -62,7 +62,7 @@ def main(argv=None) -> dict:
             model = keras.saving.load_model(args.run_dir / request["checkpoint"], compile=False)
             if name == "int8":
                 model.quantize("int8")
-            path = zoo.export(
+            path = zoo.export_model(
                 model, tokenizer, Path(folder) / name, family=request["family"], **options
             )
             exports[name] = tf.saved_model.load(str(path)).signatures["translate"]
