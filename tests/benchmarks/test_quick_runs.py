@@ -148,3 +148,20 @@ def test_mlm_step_times_both_forms_at_the_same_loss(tmp_path):
     )
     losses = written["loss_at_equal_weights"]
     assert losses["masked_only"] == pytest.approx(losses["full_logits"], rel=1e-5)
+
+
+@pytest.mark.slow
+def test_char_lm_step_times_each_variant_in_its_own_process(tmp_path):
+    from benchmarks import char_lm_step
+
+    out = tmp_path / "char_lm_step.json"
+    char_lm_step.main(
+        ["--steps", "2", "--warmup", "1", "--repeats", "2", "--out", str(out)]
+        + ["--variants", "tensorflow", "tensorflow, muon"]
+    )
+    rows = json.loads(out.read_text())["rows"]
+    assert set(rows) == {"tensorflow", "tensorflow, muon"}
+    for row in rows.values():
+        assert len(row["runs_ms"]) == 2
+        assert row["ms_per_step"] == pytest.approx(min(row["runs_ms"]), abs=0.01)
+        assert all(finite_positive(value) for value in row["runs_ms"])
