@@ -28,19 +28,21 @@ from pathlib import Path
 
 from zoo.runs import run_main
 
-SST2_CLASS_NAMES = ("negative", "positive")
-
 
 def load_splits(data: str, seed: int) -> dict:
-    """The recipe's split of `data`: `{"train", "validation", "test"}` as `LabelledTexts`."""
-    from zoo.data import read_labelled_text, split_by_sentence
+    """The recipe's split of `data` (`zoo.runs.classify.load_data`): `{"train", "validation",
+    "test"}` as `LabelledTexts`."""
     from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
+    from zoo.runs.classify import load_data
 
-    is_sst2 = "sst" in data.lower()
-    texts = read_labelled_text(Path(data), class_names=SST2_CLASS_NAMES if is_sst2 else None)
-    split = split_by_sentence(texts.texts, VALIDATION_SHARE, TEST_SHARE, seed=seed)
-    print(split.describe())
-    return {name: texts.subset(getattr(split, name)) for name in ("train", "validation", "test")}
+    settings = argparse.Namespace(
+        data=data,
+        class_names=None,
+        seed=seed,
+        validation_share=VALIDATION_SHARE,
+        test_share=TEST_SHARE,
+    )
+    return load_data(settings)[0]
 
 
 def plain_bilstm(splits: dict, seconds: float, seed: int) -> dict:
@@ -86,14 +88,15 @@ def plain_bilstm(splits: dict, seconds: float, seed: int) -> dict:
             self.steps += 1
 
         def on_epoch_end(self, epoch, logs=None):
-            spent = time.perf_counter() - self.start
+            scoring = time.perf_counter()
+            spent = scoring - self.start
             scores = {
                 name: float(model.evaluate(part, verbose=0, return_dict=True)["accuracy"])
                 for name, part in held_out.items()
             }
             points.append({"seconds": round(spent, 1), "steps": self.steps, **scores})
-            print(f"  baseline: {spent:6.0f} s, {self.steps:,} steps: {scores}")
-            self.start += time.perf_counter() - self.start - spent  # scoring is not training
+            print(f"  baseline: {spent:6.0f} s, {self.steps:,} steps: {scores}", flush=True)
+            self.start += time.perf_counter() - scoring  # scoring is not training time
 
     model.fit(
         dataset(splits["train"], True),

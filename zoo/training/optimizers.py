@@ -135,28 +135,20 @@ class Muon(keras.optimizers.Muon):
 def muon(
     learning_rate: float,
     *,
-    warmup_steps: int = 0,
-    decay: str = "cosine",
-    decay_steps: int | None = None,
-    min_learning_rate: float | None = None,
     weight_decay: float = 0.01,
     beta_1: float = 0.9,
     beta_2: float = 0.999,
     clipnorm: float | None = 1.0,
     exclude_layers: Sequence[str] = ("logits", "classifier"),
+    **schedule,
 ) -> Muon:
     """Muon for the weight matrices (Moonlight's RMS-matched step, so AdamW's learning rate
     and weight decay carry over), AdamW for embeddings, vectors and the output layers named
-    in `exclude_layers`; the same schedule and weight-decay exclusions as `adamw`."""
-    schedule = warmup_schedule(
-        learning_rate,
-        warmup_steps=warmup_steps,
-        decay=decay,
-        decay_steps=decay_steps,
-        min_learning_rate=min_learning_rate,
-    )
+    in `exclude_layers`. `schedule`: `warmup_schedule`'s options (`warmup_steps`, `decay`,
+    `decay_steps`, `min_learning_rate`), as `adamw` takes them; the same weight-decay
+    exclusions as `adamw`."""
     optimizer = Muon(
-        schedule,
+        warmup_schedule(learning_rate, **schedule),
         adam_beta_1=beta_1,
         adam_beta_2=beta_2,
         weight_decay=weight_decay,
