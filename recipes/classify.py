@@ -45,6 +45,9 @@ class Settings(RunSettings):
         None, "peak learning rate (default 5e-4, lstm 1e-3, 1e-4 with --pretrained)"
     )
     warmup_steps: int = setting(200, "linear warm-up steps")
+    steps_per_epoch: int | None = setting(
+        None, "training steps between validations (default: one pass over the training rows)"
+    )
     weight_decay: float = setting(0.01, "weight decay (off biases and norms)")
     optimizer: str = setting(
         "adamw",

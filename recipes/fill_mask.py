@@ -27,8 +27,11 @@ import keras
 import zoo
 from zoo.runs import RunSettings, parse_settings, run_main, setting, start_run, write_results
 from zoo.runs.fill_mask import (
+    OBJECTIVES,
     SPLITS,
+    detector_result,
     evaluate,
+    evaluate_detector,
     export,
     load_data,
     tokenizer_for,
@@ -42,6 +45,12 @@ from zoo.training.optimizers import OPTIMIZERS
 class Settings(RunSettings):
     """The recipe's flags (model config fields come separately, as `overrides`)."""
 
+    objective: str = setting(
+        "mlm",
+        "mlm: predict the masked tokens; rtd: ELECTRA's replaced-token detection (pre-training "
+        "only: nothing to export; recipes.classify --pretrained fine-tunes its backbone)",
+        choices=OBJECTIVES,
+    )
     data: str | None = setting(
         None,
         "a folder of Gutenberg books, a .txt or .tsv file, or several comma-separated "
@@ -88,6 +97,11 @@ def run(settings: Settings | None = None, **overrides) -> dict:
     validation = validation_dataset(settings, validation_texts, tokenizer)
     model, figures = train(settings, overrides, run_dir, tokenizer, train_texts, validation)
     history = figures.pop("history")
+    if settings.objective == "rtd":  # pre-training only: the backbone, no fills, no export
+        scores = evaluate_detector(model, validation)
+        result = detector_result(settings, overrides, data_card, figures, scores, history)
+        write_results(run_dir, result)
+        return result
     scores = evaluate(settings, model, tokenizer, validation)
     metrics = {
         **{f"validation_{k}": v for k, v in scores["validation"].items()},

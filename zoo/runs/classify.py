@@ -100,12 +100,14 @@ def build_model(settings, overrides: dict, tokenizer, num_classes: int):
     if given:
         print(f"Not applied with --pretrained (the backbone keeps its own): {given}.")
     model = classification.from_pretrained_encoder(encoder, num_classes)
-    print(f"Fine-tuning {checkpoint}: a classifier on its backbone ({encoder.backbone.name}).")
+    backbone = getattr(encoder, "backbone", encoder)  # replaced-token detection saves one
+    print(f"Fine-tuning {checkpoint}: a classifier on its backbone ({backbone.name}).")
     return model
 
 
 def pretrained_files(run_dir) -> tuple[Path, Path]:
-    """The mlm checkpoint and the tokenizer that `recipes/fill_mask.py` saved in `run_dir`."""
+    """The encoder checkpoint (an mlm model, or the backbone of `--objective rtd`) and the
+    tokenizer that `recipes/fill_mask.py` saved in `run_dir`."""
     checkpoint = Path(run_dir) / "checkpoints" / "final.keras"
     tokenizer = Path(run_dir) / "tokenizer" / "sentencepiece.model"
     for path in (checkpoint, tokenizer):
@@ -141,14 +143,18 @@ def train(settings, overrides: dict, run_dir: Path, tokenizer, splits):
         seed=settings.seed,
     )
     clock = EpochClock("val_accuracy")
+    training, every = datasets["train"], {}
+    if settings.steps_per_epoch:  # validate every so many steps: the rows repeat
+        training, every = training.repeat(), {"steps_per_epoch": settings.steps_per_epoch}
     figures = fit_model(
         model,
         settings,
         run_dir,
-        datasets["train"],
+        training,
         datasets["validation"],
         monitor="val_accuracy",
         callbacks=[clock],
+        **every,
     )
     model.save(run_dir / "checkpoints" / "final.keras")
     model, figures["checkpoint"] = _better_of(

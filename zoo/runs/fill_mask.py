@@ -9,6 +9,7 @@ Each function takes the recipe's settings (`recipes.fill_mask.Settings`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -23,11 +24,14 @@ from zoo.data.books import (
     split_corpus,
 )
 from zoo.data.labelled_text import TEST_SHARE, VALIDATION_SHARE
+from zoo.models.replaced_token import build_replaced_token_detector
 from zoo.runs import export as exporting
 from zoo.runs.training import describe_model, fit_model, model_scope, run_tokenizer
 from zoo.tasks import fill_mask as filling
+from zoo.tasks import replaced_token
 
 SPLITS = ("paragraph", "document")
+OBJECTIVES = ("mlm", "rtd")  # masked-LM; replaced-token detection (ELECTRA)
 # The seed's sentence, then blanks that only the words after them decide.
 FILL_SENTENCES = (
     "The glass of water is [MASK] and it is sitting on the table.",
@@ -127,17 +131,36 @@ def decay_steps(settings) -> int:
 
 
 def train(settings, overrides: dict, run_dir: Path, tokenizer, train_texts, validation):
-    """Build, compile and fit; returns `(model, training figures)`."""
+    """Build, compile and fit; returns `(model, training figures)`. `--objective rtd`: an
+    ELECTRA generator and discriminator (`zoo.models.replaced_token`); the discriminator's
+    backbone is then `checkpoints/final.keras` (what `recipes.classify --pretrained` reads)
+    and the pair `checkpoints/detector.keras`."""
+    rtd = settings.objective == "rtd"
     with model_scope(settings):
-        model = zoo.build(
-            settings.model,
-            task="mlm",
-            preset=settings.preset,
-            vocab_size=tokenizer.vocabulary_size,
-            **overrides,
-        )
-        describe_model(model, settings)
-        filling.FILL_MASK.compile(
+        if rtd:
+            model = build_replaced_token_detector(
+                settings.model,
+                preset=settings.preset,
+                vocab_size=tokenizer.vocabulary_size,
+                seed=settings.seed,
+                **overrides,
+            )
+            print(
+                f"Replaced-token detection: a {model.discriminator.count_params():,}-weight "
+                f"discriminator {dataclasses.asdict(model.discriminator.config)} and a "
+                f"{model.generator.count_params():,}-weight generator "
+                f"(width {model.generator.config.hidden_dim})."
+            )
+        else:
+            model = zoo.build(
+                settings.model,
+                task="mlm",
+                preset=settings.preset,
+                vocab_size=tokenizer.vocabulary_size,
+                **overrides,
+            )
+            describe_model(model, settings)
+        (replaced_token if rtd else filling.FILL_MASK).compile(
             model,
             learning_rate=settings.learning_rate,
             min_learning_rate=settings.min_learning_rate,
@@ -147,7 +170,7 @@ def train(settings, overrides: dict, run_dir: Path, tokenizer, train_texts, vali
             optimizer=settings.optimizer,
             jit_compile=settings.jit_compile,
         )
-    train_data = filling.make_dataset(
+    train_data = (replaced_token if rtd else filling).make_dataset(
         train_texts,
         tokenizer,
         sequence_length=settings.sequence_length,
@@ -155,16 +178,56 @@ def train(settings, overrides: dict, run_dir: Path, tokenizer, train_texts, vali
         seed=settings.seed,
         repeat=True,
     )
+    estimate = validation.take(settings.eval_batches)  # a fixed estimate during training
     figures = fit_model(
         model,
         settings,
         run_dir,
         train_data,
-        validation.take(settings.eval_batches),  # a fixed estimate during training
+        estimate.map(replaced_token.with_weights_in_inputs) if rtd else estimate,
         steps_per_epoch=settings.steps_per_epoch,
     )
-    model.save(run_dir / "checkpoints" / "final.keras")
+    if rtd:
+        model.save(run_dir / "checkpoints" / "detector.keras")
+        model.discriminator.save(run_dir / "checkpoints" / "final.keras")
+    else:
+        model.save(run_dir / "checkpoints" / "final.keras")
     return model, figures
+
+
+def evaluate_detector(model, validation) -> dict:
+    """`--objective rtd`: the generator's top-1 and the discriminator's accuracy over every
+    held-out masked token and real token."""
+    start = time.perf_counter()
+    scores = replaced_token.evaluate(model, validation.map(replaced_token.with_weights_in_inputs))
+    print(
+        f"\nValidation: the generator's top-1 {scores['generator_top1']:.3f} over "
+        f"{scores['masked_tokens']:,} masked tokens; the discriminator tells replaced from "
+        f"original at {scores['detection_accuracy']:.3f} of {scores['tokens']:,} tokens "
+        f"({scores['replaced_share']:.3f} replaced; loss {scores['discriminator_loss']:.3f}; "
+        f"{time.perf_counter() - start:.1f} s)"
+    )
+    return scores
+
+
+def detector_result(settings, overrides, data_card, figures, scores, history) -> dict:
+    """`--objective rtd`'s results.json: its settings, data, figures and checkpoints."""
+    checkpoints = Path(settings.run_dir) / "checkpoints"
+    return {
+        "settings": dataclasses.asdict(settings),
+        "overrides": overrides,
+        "data": data_card,
+        "metrics": {
+            **{f"validation_{k}": v for k, v in scores.items()},
+            **figures,
+            "validation_estimate_during_training": {
+                k: [round(x, 4) for x in v] for k, v in history.items() if k.startswith("val_")
+            },
+        },
+        "checkpoint": str(checkpoints / "final.keras"),
+        "detector": str(checkpoints / "detector.keras"),
+        "tokenizer": str(Path(settings.run_dir) / "tokenizer" / "sentencepiece.model"),
+    }
 
 
 def evaluate(settings, model, tokenizer, validation) -> dict:

@@ -58,15 +58,15 @@ def from_pretrained_encoder(encoder, num_classes: int):
     starts from the pre-trained weights with nothing copied; only the head is new.
 
     Args:
-        encoder: a zoo `mlm` model (what `recipes/fill_mask.py` trains) or a `classify`
-            model, of any family.
+        encoder: a zoo `mlm` model (what `recipes/fill_mask.py` trains), a `classify`
+            model, of any family, or an encoder `Backbone` itself (what replaced-token
+            detection leaves: `zoo.models.replaced_token`).
         num_classes: classes of the new head (initialised at random).
     """
-    from zoo.presets import family_of
+    from zoo.models.backbone import Backbone
 
-    return zoo.build(
-        family_of(encoder), task="classify", backbone=encoder.backbone, num_classes=num_classes
-    )
+    backbone = encoder if isinstance(encoder, Backbone) else encoder.backbone
+    return zoo.build(backbone.family, task="classify", backbone=backbone, num_classes=num_classes)
 
 
 def classify_ids(model, token_ids, batch_size: int = 256) -> np.ndarray:
