@@ -31,7 +31,7 @@ from pathlib import Path
 ARMS = ("none", "mlm", "rtd")
 # The pre-trained backbone's architecture (the fill-mask recipe's `fill_mask` tuning): the
 # from-scratch arm builds the same one, so that only the starting weights differ.
-SAME_ARCHITECTURE = ["--norm-first", "--activation", "gelu", "--dropout", "0.0"]
+SAME_ARCHITECTURE = ["--norm-first", "true", "--activation", "gelu", "--dropout", "0.0"]
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
