@@ -84,8 +84,9 @@ def run_nanogpt(nanogpt: Path, python: str, data: Path, out: Path) -> dict:
     }
 
 
-def run_zoo(family: str, data: Path, out: Path, extra: list[str]) -> dict:
-    run_dir = out / f"zoo_{family}"
+def run_zoo(family: str, data: Path, out: Path, extra: list[str], variant: str = "") -> dict:
+    name = f"zoo_{family}" + (f"_{re.sub(r'[^a-z0-9]+', '_', variant.lower())}" if variant else "")
+    run_dir = out / name
     command = [
         sys.executable,
         "-m",
@@ -97,21 +98,21 @@ def run_zoo(family: str, data: Path, out: Path, extra: list[str]) -> dict:
         "--run-dir",
         str(run_dir),
         "--out",
-        str(out / f"zoo_{family}_export"),
+        str(out / f"{name}_export"),
         "--restart",  # a measurement starts over, even where an earlier one finished
         *extra,
     ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     root = Path(__file__).resolve().parents[1]
-    seconds, peak_mb, code = run_child(command, root, out / f"zoo_{family}.log", env=env)
+    seconds, peak_mb, code = run_child(command, root, out / f"{name}.log", env=env)
     if code != 0:
-        log = (out / f"zoo_{family}.log").read_text()
+        log = (out / f"{name}.log").read_text()
         raise SystemExit(f"zoo {family} failed ({code}):\n{log[-3000:]}")
     result = json.loads((run_dir / "results.json").read_text())
     metrics = result["metrics"]
     estimates = metrics.get("validation_estimate_during_training") or [None]
     return {
-        "name": f"zoo {family}",
+        "name": f"zoo {family}" + (f" ({variant})" if variant else ""),
         "command": "python -m recipes.char_lm --data input.txt --model "
         + family
         + " "
@@ -124,7 +125,7 @@ def run_zoo(family: str, data: Path, out: Path, extra: list[str]) -> dict:
         "validation_loss": metrics["validation_loss_nats_per_char"],
         "validation_loss_kind": "every window of the validation text",
         "validation_estimate": round(estimates[-1], 4) if estimates[-1] else None,
-        "sample": result["samples"].get("", ""),
+        "sample": result.get("samples", {}).get("", ""),
     }
 
 
@@ -156,8 +157,19 @@ def main(argv=None):
     )
     parser.add_argument("--families", nargs="*", default=["transformer", "lstm", "simple_rnn"])
     parser.add_argument("--zoo-flags", default="", help="extra flags for every zoo run")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=FLAGS",
+        help="another Transformer run after the families, with these flags added (repeatable), "
+        'e.g. "muon, XLA=--optimizer muon --jit-compile"',
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/results/char_lm"))
     arguments = parser.parse_args(argv)
+    variants = [variant.partition("=") for variant in arguments.variant]
+    if any(not name or not sep for name, sep, _ in variants):
+        parser.error('--variant takes NAME=FLAGS, e.g. "xla=--jit-compile"')
     arguments.out.mkdir(parents=True, exist_ok=True)
     rows = []
     if arguments.nanogpt:
@@ -174,6 +186,10 @@ def main(argv=None):
         if family == "transformer":
             budget = row["train_seconds"]
         rows.append(row)
+        print(table(rows), flush=True)
+    for name, _, flags in variants:
+        extra = arguments.zoo_flags.split() + flags.split()
+        rows.append(run_zoo("transformer", arguments.data, arguments.out, extra, variant=name))
         print(table(rows), flush=True)
     peer = rows[0] if arguments.nanogpt else None
     if peer:

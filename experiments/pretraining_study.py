@@ -47,21 +47,31 @@ def parse_args(argv=None):
     )
     parser.add_argument("--books", default=str(SHARED / "gutenberg"), help="Gutenberg folder")
     parser.add_argument("--runs", default="runs/pretraining_study")
+    parser.add_argument(
+        "--reuse", action="store_true", help="take finished runs in --runs instead of rerunning"
+    )
     parser.add_argument("--out", default="docs/results/pretraining_study.json")
     return parser.parse_args(argv)
 
 
-def recipe(name: str, flags: list[str], run_dir: Path) -> dict:
-    """`python -m recipes.<name> FLAGS --run-dir RUN_DIR --restart --no-export`; its results."""
+def recipe(name: str, flags: list[str], run_dir: Path, reuse: bool = False) -> dict:
+    """`python -m recipes.<name> FLAGS --run-dir RUN_DIR --restart --no-export`; its results
+    (with `reuse`, those of a finished run already in `run_dir`, run with the same flags)."""
+    finished = run_dir / "results.json"
+    if reuse and finished.is_file() and (run_dir / "study_flags.json").is_file():
+        if json.loads((run_dir / "study_flags.json").read_text()) == flags:
+            print(f"Reusing {finished}", flush=True)
+            return json.loads(finished.read_text())
     command = [sys.executable, "-m", f"recipes.{name}", *flags]
     command += ["--run-dir", str(run_dir), "--restart", "--no-export"]
     print("$", " ".join(command), flush=True)
     log = run_dir.with_suffix(".log")
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
-        finished = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT)
-    if finished.returncode:
-        raise RuntimeError(f"{name} failed (exit {finished.returncode}); see {log}")
+        process = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT)
+    if process.returncode:
+        raise RuntimeError(f"{name} failed (exit {process.returncode}); see {log}")
+    (run_dir / "study_flags.json").write_text(json.dumps(flags))
     return json.loads((run_dir / "results.json").read_text())
 
 
@@ -89,13 +99,17 @@ def run_arm(arm: str, seed: int, args) -> dict:
                 str(budget * args.pretrain_share),
             ],  # fmt: skip
             runs / "pretrain",
+            args.reuse,
         )
         pretrain_seconds = pretraining["metrics"]["train_seconds"]
         classify += ["--pretrained", str(runs / "pretrain")]
     else:
         classify += SAME_ARCHITECTURE
     fine_tune = recipe(
-        "classify", classify + ["--time-budget", str(budget - pretrain_seconds)], runs / "classify"
+        "classify",
+        classify + ["--time-budget", str(budget - pretrain_seconds)],
+        runs / "classify",
+        args.reuse,
     )
     metrics = fine_tune["metrics"]
     return {
@@ -116,7 +130,7 @@ def run_arm(arm: str, seed: int, args) -> dict:
         # (minutes since the arm began, validation accuracy) after each validation
         "curve": [
             (round((pretrain_seconds + seconds) / 60, 2), accuracy)
-            for seconds, accuracy in metrics["curve"]
+            for seconds, accuracy in fine_tune["curve"]
         ],
     }
 

@@ -5,6 +5,7 @@
     python -m recipes.fill_mask --data ../shared/data/gutenberg --time-budget 1200
     python -m recipes.fill_mask --data ../shared/data/gutenberg,../shared/data/sst2/train.tsv \\
         --model lstm --time-budget 1200
+    python -m recipes.fill_mask --objective rtd --data ../shared/data/gutenberg --time-budget 600
 
 `--data` is a folder of Project Gutenberg books (its *.txt), a .txt or .tsv file (the first
 column of a .tsv with a header line), or several such paths separated by commas; with books
@@ -15,6 +16,9 @@ are chosen to predict (80 % shown as [MASK], 10 % as a random token, 10 % unchan
 run folder keeps what a classifier fine-tunes from: checkpoints/final.keras and
 tokenizer/sentencepiece.model (`python -m recipes.classify --pretrained RUN_DIR`). Every
 field of the chosen family's config is also a flag (`--num-layers`, `--hidden-dim`, ...).
+`--objective rtd` trains ELECTRA's replaced-token detection instead: a generator a quarter as
+wide fills the masked positions with its own samples and the model tells, at every token,
+original from replaced; checkpoints/final.keras is then its backbone (nothing is exported).
 """
 
 from __future__ import annotations

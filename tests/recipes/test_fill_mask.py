@@ -2,6 +2,7 @@ import dataclasses
 import json
 
 import keras
+import numpy as np
 import pytest
 
 if keras.config.backend() != "tensorflow":
@@ -108,3 +109,46 @@ def test_pre_training_reads_only_the_sentences_classify_trains_on(tmp_path):
         "first line",
         "second line",
     ]
+
+
+@pytest.mark.slow
+def test_replaced_token_detection_pre_trains_a_backbone_that_classify_fine_tunes(tmp_path):
+    from recipes import classify
+
+    settings = fill_mask.Settings(
+        objective="rtd",
+        preset="tiny",
+        generated_examples=400,
+        vocab_size=400,
+        sequence_length=32,
+        batch_size=16,
+        epochs=2,
+        steps_per_epoch=15,
+        eval_batches=2,
+        run_dir=str(tmp_path / "rtd"),
+    )
+    result = fill_mask.run(settings)
+    metrics = result["metrics"]
+    assert metrics["train_steps"] == 30 and "export" not in result  # nothing to export
+    assert 0 < metrics["validation_replaced_share"] < 0.25  # ~15 % of tokens chosen, some kept
+    # Telling replaced from original beats answering "original" everywhere.
+    assert metrics["validation_detection_accuracy"] > 1 - metrics["validation_replaced_share"]
+    backbone = keras.saving.load_model(tmp_path / "rtd" / "checkpoints" / "final.keras")
+    detector = keras.saving.load_model(tmp_path / "rtd" / "checkpoints" / "detector.keras")
+    assert backbone.kind == "encoder" and backbone.config.hidden_dim == 32
+    for saved, trained in zip(backbone.weights, detector.discriminator.weights):
+        np.testing.assert_array_equal(np.asarray(saved), np.asarray(trained))
+    tuned = classify.run(
+        classify.Settings(
+            preset="tiny",
+            epochs=1,
+            steps_per_epoch=5,
+            generated_examples=600,
+            batch_size=16,
+            pretrained=str(tmp_path / "rtd"),
+            export=False,
+            run_dir=str(tmp_path / "classify"),
+        )
+    )
+    assert tuned["metrics"]["pretrained"] == str(tmp_path / "rtd")
+    assert tuned["metrics"]["train_steps"] == 5  # --steps-per-epoch: validation every 5 steps
