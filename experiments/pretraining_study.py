@@ -5,7 +5,7 @@ Every arm gets the same training minutes in all (`--minutes`), on the same SST-2
 - `mlm`, `rtd`: `recipes.fill_mask --objective mlm|rtd` pre-trains the same architecture
   for `--pretrain-share` of the budget on books and SST-2's training sentences (never the
   sentences the classifier is scored on), then `recipes.classify --pretrained` fine-tunes it
-  for the rest.
+  for the rest, at the from-scratch arm's learning rate (`--fine-tune-learning-rate`).
 Each classifier validates every `--steps-per-epoch` steps; its test accuracy on the held-out
 whole sentences (688 with the default shares) is scored once, at the end, on the better of its
 best-validated and final weights. The budget counts training seconds (each recipe's
@@ -42,6 +42,13 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--steps-per-epoch", type=int, default=150)
+    parser.add_argument(
+        "--fine-tune-learning-rate",
+        type=float,
+        default=5e-4,
+        help="the pre-trained arms' peak rate (default: from-scratch's, so that only the "
+        "starting weights differ; recipes.classify's own default with --pretrained is 1e-4)",
+    )
     parser.add_argument(
         "--sst2", default=str(SHARED / "sst2" / "train.tsv"), help="SST-2's train.tsv"
     )
@@ -103,6 +110,7 @@ def run_arm(arm: str, seed: int, args) -> dict:
         )
         pretrain_seconds = pretraining["metrics"]["train_seconds"]
         classify += ["--pretrained", str(runs / "pretrain")]
+        classify += ["--learning-rate", str(args.fine_tune_learning_rate)]
     else:
         classify += SAME_ARCHITECTURE
     fine_tune = recipe(

@@ -36,6 +36,7 @@ def test_fine_tuning_gets_what_pre_training_left_of_the_budget(arm, monkeypatch,
     assert pre_flags[pre_flags.index("--time-budget") + 1] == "180.0"  # half of 6 minutes
     assert flags[flags.index("--time-budget") + 1] == "259.5"  # 360 - 100.5 used
     assert flags[flags.index("--pretrained") + 1] == str(pre_dir)
+    assert flags[flags.index("--learning-rate") + 1] == "0.0005"  # from scratch's rate
     assert flags[flags.index("--seed") + 1] == "2" and "--norm-first" not in flags
     assert result["curve"] == [(round(130.5 / 60, 2), 0.6), (round(160.5 / 60, 2), 0.7)]
     assert result["pretrain_validation"] == {"validation_x": 1}
@@ -47,7 +48,7 @@ def test_from_scratch_takes_the_whole_budget_with_the_backbones_architecture(mon
     result = study.run_arm("none", 0, study.parse_args(["--minutes", "5", "--runs", str(tmp_path)]))
     [(name, flags, _)] = calls
     assert name == "classify" and flags[flags.index("--time-budget") + 1] == "300.0"
-    assert "--pretrained" not in flags
+    assert "--pretrained" not in flags and "--learning-rate" not in flags
     assert flags[flags.index("--norm-first") + 1] == "true"
     assert result["curve"] == [(0.5, 0.6), (1.0, 0.7)] and result["pretrain_seconds"] == 0
 
