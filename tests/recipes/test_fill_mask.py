@@ -114,6 +114,7 @@ def test_pre_training_reads_only_the_sentences_classify_trains_on(tmp_path):
 @pytest.mark.slow
 def test_replaced_token_detection_pre_trains_a_backbone_that_classify_fine_tunes(tmp_path):
     from recipes import classify
+    from zoo.runs.export import export_run
 
     settings = fill_mask.Settings(
         objective="rtd",
@@ -133,6 +134,8 @@ def test_replaced_token_detection_pre_trains_a_backbone_that_classify_fine_tunes
     assert 0 < metrics["validation_replaced_share"] < 0.25  # ~15 % of tokens chosen, some kept
     # Telling replaced from original beats answering "original" everywhere.
     assert metrics["validation_detection_accuracy"] > 1 - metrics["validation_replaced_share"]
+    with pytest.raises(ValueError, match="no product to export. Fine-tune it"):
+        export_run(tmp_path / "rtd")
     backbone = keras.saving.load_model(tmp_path / "rtd" / "checkpoints" / "final.keras")
     detector = keras.saving.load_model(tmp_path / "rtd" / "checkpoints" / "detector.keras")
     assert backbone.kind == "encoder" and backbone.config.hidden_dim == 32

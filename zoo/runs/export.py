@@ -148,6 +148,12 @@ def read_request(run_dir) -> dict:
     path = Path(run_dir) / REQUEST
     if not path.is_file():
         saved = Path(run_dir) / "checkpoints" / "final.keras"
+        if (Path(run_dir) / "checkpoints" / "detector.keras").is_file():
+            raise ValueError(
+                f"'{run_dir}' pre-trained an encoder by replaced-token detection "
+                "(`recipes.fill_mask --objective rtd`): there is no product to export. Fine-tune "
+                f"it: python -m recipes.classify --pretrained {run_dir}"
+            )
         hint = (
             f"the recipe stopped after training, before writing it; export {saved} in Python "
             "with zoo.export_model(keras.saving.load_model(path), tokenizer, folder, family=...), "
