@@ -25,14 +25,21 @@ def tokenizer():
 
 def test_batches_are_the_fill_mask_batches_with_weights_among_the_inputs(tokenizer):
     options = dict(sequence_length=32, batch_size=8, shuffle=False, seed=3)
-    masked = list(filling.make_dataset(TEXTS, tokenizer, **options).as_numpy_iterator())
-    detector_batches = replaced_token.make_dataset(TEXTS, tokenizer, **options)
-    for (inputs, ids, weights), (x, y) in zip(masked, detector_batches.as_numpy_iterator()):
+    # Validation batches are masked once, when made: iterating one dataset twice sees the same.
+    masked = filling.make_dataset(TEXTS, tokenizer, **options)
+    mapped = masked.map(replaced_token.with_weights_in_inputs)
+    pairs = list(zip(masked.as_numpy_iterator(), mapped.as_numpy_iterator()))
+    assert len(pairs) > 1
+    for (inputs, ids, weights), (x, y) in pairs:
         assert set(x) == {"token_ids", "mask_positions", "mask_weights"}
         for key in ("token_ids", "mask_positions"):
             np.testing.assert_array_equal(x[key], inputs[key])
         np.testing.assert_array_equal(x["mask_weights"], weights)
         np.testing.assert_array_equal(y, ids)
+    # make_dataset gives that form: the original (non-zero) id wherever a weight is 1.
+    for x, y in replaced_token.make_dataset(TEXTS, tokenizer, **options).as_numpy_iterator():
+        assert x["mask_positions"].shape == x["mask_weights"].shape == y.shape
+        assert np.all((y > 0) == (x["mask_weights"] > 0))
     with pytest.raises(ValueError, match="masked-positions form only"):
         replaced_token.make_dataset(TEXTS, tokenizer, masked_only=False)
 
