@@ -34,6 +34,8 @@ class Settings(RunSettings):
     """The recipe's flags (model config fields come separately, as `overrides`)."""
 
     data: str | None = setting(None, "a UTF-8 text file (default: generated sentences)")
+    # XLA: 12 % less training time at the same loss for nanoGPT's configuration (docs/generate.md).
+    jit_compile: bool = setting(True, "compile train steps with XLA (--no-jit-compile: off)")
     sequence_length: int = setting(64, "characters of context per training window")
     batch_size: int = setting(12, "windows per step")
     steps: int = setting(2000, "training steps (the schedule's length)")
