@@ -41,6 +41,7 @@ from zoo.runs.fill_mask import (
     tokenizer_for,
     train,
     validation_dataset,
+    validation_estimates,
 )
 from zoo.training.optimizers import OPTIMIZERS
 
@@ -103,16 +104,16 @@ def run(settings: Settings | None = None, **overrides) -> dict:
     history = figures.pop("history")
     if settings.objective == "rtd":  # pre-training only: the backbone, no fills, no export
         scores = evaluate_detector(model, validation)
-        result = detector_result(settings, overrides, data_card, figures, scores, history)
+        result = detector_result(
+            settings, overrides, run_dir, tokenizer, data_card, figures, scores, history
+        )
         write_results(run_dir, result)
         return result
     scores = evaluate(settings, model, tokenizer, validation)
     metrics = {
         **{f"validation_{k}": v for k, v in scores["validation"].items()},
         **figures,
-        "validation_estimate_during_training": {
-            k: [round(x, 4) for x in v] for k, v in history.items() if k.startswith("val_")
-        },
+        "validation_estimate_during_training": validation_estimates(history),
     }
     start = time.perf_counter()
     exported = export(settings, model, tokenizer, run_dir, data_card, metrics, scores["fills"])

@@ -209,7 +209,7 @@ def generator_fields(config, size: float = GENERATOR_SIZE) -> dict:
     fields["hidden_dim"] = hidden
     if hasattr(config, "intermediate_dim"):
         fields["intermediate_dim"] = max(8, int(round(config.intermediate_dim * size)))
-    if hasattr(config, "num_heads") and getattr(config, "task", None) != "seq2seq":
+    if hasattr(config, "num_heads"):
         heads = max(1, int(round(config.num_heads * size)))
         while hidden % heads:
             heads -= 1

@@ -210,9 +210,15 @@ def evaluate_detector(model, validation) -> dict:
     return scores
 
 
-def detector_result(settings, overrides, data_card, figures, scores, history) -> dict:
+def validation_estimates(history: dict) -> dict:
+    """The validation figures `fit()` logged after each epoch, rounded to 4 places."""
+    return {k: [round(x, 4) for x in v] for k, v in history.items() if k.startswith("val_")}
+
+
+def detector_result(
+    settings, overrides, run_dir: Path, tokenizer, data_card, figures, scores, history
+) -> dict:
     """`--objective rtd`'s results.json: its settings, data, figures and checkpoints."""
-    checkpoints = Path(settings.run_dir) / "checkpoints"
     return {
         "settings": dataclasses.asdict(settings),
         "overrides": overrides,
@@ -220,13 +226,11 @@ def detector_result(settings, overrides, data_card, figures, scores, history) ->
         "metrics": {
             **{f"validation_{k}": v for k, v in scores.items()},
             **figures,
-            "validation_estimate_during_training": {
-                k: [round(x, 4) for x in v] for k, v in history.items() if k.startswith("val_")
-            },
+            "validation_estimate_during_training": validation_estimates(history),
         },
-        "checkpoint": str(checkpoints / "final.keras"),
-        "detector": str(checkpoints / "detector.keras"),
-        "tokenizer": str(Path(settings.run_dir) / "tokenizer" / "sentencepiece.model"),
+        "checkpoint": str(run_dir / "checkpoints" / "final.keras"),
+        "detector": str(run_dir / "checkpoints" / "detector.keras"),
+        "tokenizer": str(tokenizer.proto_path),
     }
 
 

@@ -514,6 +514,34 @@ class FillMaskPreprocessor(Preprocessor):
         ]
 
 
+def pretraining_optimizer(
+    *,
+    learning_rate: float = 5e-4,
+    min_learning_rate: float = 5e-5,
+    warmup_steps: int = 200,
+    decay_steps: int = 10000,
+    weight_decay: float = 0.01,
+    beta_2: float = 0.999,
+    clipnorm: float | None = 1.0,
+    optimizer: str = "adamw",
+):
+    """The masked-token objectives' optimiser (fill-mask, and replaced-token detection's
+    `zoo.tasks.replaced_token`): AdamW (BERT's betas and weight decay) or `"muon"`, linear
+    warm-up to `learning_rate` over `warmup_steps`, cosine decay to `min_learning_rate` at
+    `decay_steps`."""
+    return make_optimizer(
+        optimizer,
+        learning_rate,
+        warmup_steps=warmup_steps,
+        decay="cosine",
+        decay_steps=decay_steps,
+        min_learning_rate=min_learning_rate,
+        weight_decay=weight_decay,
+        beta_2=beta_2,
+        clipnorm=clipnorm,
+    )
+
+
 class FillMaskTask(Task):
     """`mlm` models: a text with a `[MASK]` in, the likeliest tokens for it out."""
 
@@ -521,37 +549,12 @@ class FillMaskTask(Task):
     model_task = "mlm"
     preprocessor_class = FillMaskPreprocessor
 
-    def compile(
-        self,
-        model,
-        *,
-        learning_rate: float = 5e-4,
-        min_learning_rate: float = 5e-5,
-        warmup_steps: int = 200,
-        decay_steps: int = 10000,
-        weight_decay: float = 0.01,
-        beta_2: float = 0.999,
-        clipnorm: float | None = 1.0,
-        jit_compile=False,
-        optimizer: str = "adamw",
-    ):
-        """AdamW (BERT's betas and weight decay), linear warm-up to `learning_rate` over
-        `warmup_steps`, cosine decay to `min_learning_rate` at `decay_steps`; cross-entropy
-        over the masked positions; top-1 and top-5 accuracy there. For either form of
-        `make_dataset`'s batches (labels 0 and weights 0 never count)."""
-        optimizer = make_optimizer(
-            optimizer,
-            learning_rate,
-            warmup_steps=warmup_steps,
-            decay="cosine",
-            decay_steps=decay_steps,
-            min_learning_rate=min_learning_rate,
-            weight_decay=weight_decay,
-            beta_2=beta_2,
-            clipnorm=clipnorm,
-        )
+    def compile(self, model, *, jit_compile=False, **options):
+        """`pretraining_optimizer(**options)`; cross-entropy over the masked positions; top-1
+        and top-5 accuracy there. For either form of `make_dataset`'s batches (labels 0 and
+        weights 0 never count)."""
         model.compile(
-            optimizer=optimizer,
+            optimizer=pretraining_optimizer(**options),
             loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.0),
             metrics=[MaskedTopKAccuracy(1), MaskedTopKAccuracy(5)],
             jit_compile=jit_compile,

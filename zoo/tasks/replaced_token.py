@@ -24,7 +24,6 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.tasks import fill_mask as filling
-from zoo.training.optimizers import make_optimizer
 
 
 def with_weights_in_inputs(inputs, mask_ids, mask_weights):
@@ -40,35 +39,10 @@ def make_dataset(texts: Sequence[str], tokenizer, **options):
     return filling.make_dataset(texts, tokenizer, **options).map(with_weights_in_inputs)
 
 
-def compile(  # noqa: A001 - the task modules' verb
-    model,
-    *,
-    learning_rate: float = 1e-3,
-    min_learning_rate: float = 1e-4,
-    warmup_steps: int = 100,
-    decay_steps: int = 10000,
-    weight_decay: float = 0.01,
-    beta_2: float = 0.999,
-    clipnorm: float | None = 1.0,
-    optimizer: str = "adamw",
-    jit_compile=False,
-):
-    """The fill-mask recipe's optimiser and schedule (warm-up, cosine decay) for both
-    networks; the loss is `ReplacedTokenDetector.compute_loss`."""
-    model.compile(
-        optimizer=make_optimizer(
-            optimizer,
-            learning_rate,
-            warmup_steps=warmup_steps,
-            decay="cosine",
-            decay_steps=decay_steps,
-            min_learning_rate=min_learning_rate,
-            weight_decay=weight_decay,
-            beta_2=beta_2,
-            clipnorm=clipnorm,
-        ),
-        jit_compile=jit_compile,
-    )
+def compile(model, *, jit_compile=False, **options):  # noqa: A001 - the task modules' verb
+    """`zoo.tasks.fill_mask.pretraining_optimizer(**options)`, the fill-mask schedule and
+    optimiser, for both networks; the loss is `ReplacedTokenDetector.compute_loss`."""
+    model.compile(optimizer=filling.pretraining_optimizer(**options), jit_compile=jit_compile)
     return model
 
 
@@ -99,7 +73,7 @@ def evaluate(model, dataset) -> dict:
     for inputs, labels in batches:
         for key, value in step(inputs, labels).items():
             totals[key] = totals.get(key, 0.0) + float(value)
-    masked, tokens = max(totals.get("masked_tokens", 0.0), 1.0), max(totals.get("tokens", 0.0), 1.0)
-    result = {"generator_top1": round(totals.get("generator_top1", 0.0) / masked, 4)}
-    result.update({key: round(totals.get(key, 0.0) / tokens, 4) for key in per_token})
+    masked, tokens = totals.get("masked_tokens", 0.0), totals.get("tokens", 0.0)
+    result = {"generator_top1": round(totals.get("generator_top1", 0.0) / max(masked, 1.0), 4)}
+    result.update({key: round(totals.get(key, 0.0) / max(tokens, 1.0), 4) for key in per_token})
     return {**result, "masked_tokens": int(masked), "tokens": int(tokens)}
