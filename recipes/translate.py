@@ -27,6 +27,7 @@ from zoo.runs.translate import (
     with_demo,
     with_family_defaults,
 )
+from zoo.training.seq2seq import SEQ2SEQ_OPTIMIZERS
 
 # `--demo`: `make demo` — the embedded corpus, a model that learns it in about two minutes.
 DEMO = dict(
@@ -66,6 +67,11 @@ class Settings(RunSettings):
         None,
         "multiplies the paper's schedule (d_model^-0.5 min(step^-0.5, step warmup^-1.5)), "
         "a multiplier, not a rate (default: 1.0, RNNs 0.4)",
+    )
+    optimizer: str = setting(
+        "adam",
+        "muon: Muon for the weight matrices, Adam for embeddings, biases and norms",
+        choices=SEQ2SEQ_OPTIMIZERS,
     )
     ema_momentum: float = setting(0.99, "keep a moving average of the weights (0: off)")
     generated_examples: int = setting(20000, "pairs to generate when no --data is given")

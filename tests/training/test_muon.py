@@ -49,7 +49,12 @@ def test_kernels_are_updated_as_the_matrix_they_multiply_by(variables, path, mat
 
 
 @pytest.mark.parametrize(
-    "path", ["embedding/token_embedding/embeddings", "block_0/self_attention/output/bias"]
+    "path",
+    [
+        "embedding/token_embedding/embeddings",
+        "block_0/self_attention/output/bias",
+        "block_0/self_attention/query_key_value/bias",  # (3, heads, head_dim): no matrix
+    ],
 )
 def test_embeddings_and_vectors_take_the_adamw_path(variables, path):
     variable = variables[path]

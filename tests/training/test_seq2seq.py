@@ -1,4 +1,5 @@
-"""`compile_seq2seq`: the moving average of the weights that `fit()` leaves in the model."""
+"""`compile_seq2seq`: the moving average of the weights that `fit()` leaves in the model;
+Muon for the matrices."""
 
 import keras
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 
 import zoo
 from zoo.training import compile_seq2seq
+from zoo.training.optimizers import Muon
 
 
 class RecordWeights(keras.callbacks.Callback):
@@ -42,3 +44,29 @@ def test_an_impossible_momentum_is_refused():
     model = zoo.build("transformer", task="seq2seq", preset="tiny", vocab_size=16)
     with pytest.raises(ValueError, match="ema_momentum"):
         compile_seq2seq(model, ema_momentum=1.0)
+
+
+def test_muon_takes_the_matrices_and_adam_the_rest(rng):
+    keras.utils.set_random_seed(0)
+    model = zoo.build("transformer", task="seq2seq", preset="tiny", vocab_size=16)
+    compile_seq2seq(model, warmup_steps=4, optimizer="muon", ema_momentum=0.9)
+    optimizer = model.optimizer
+    assert isinstance(optimizer, Muon)
+    assert (optimizer.adam_beta_2, optimizer.epsilon, optimizer.weight_decay) == (0.98, 1e-9, 0.0)
+    inputs = {
+        "encoder_token_ids": rng.integers(1, 16, (32, 5)).astype("int32"),
+        "decoder_token_ids": rng.integers(1, 16, (32, 6)).astype("int32"),
+    }
+    labels = np.roll(inputs["decoder_token_ids"], -1, axis=1)
+    history = model.fit(inputs, labels, batch_size=8, epochs=6, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    adam = {v.path for v in model.trainable_variables if optimizer._should_use_adamw(v)}
+    kernels = [v.path for v in model.trainable_variables if v.path.endswith("kernel")]
+    assert kernels and not adam.intersection(kernels)
+    assert all(p.endswith(("bias", "gamma", "beta", "embeddings")) for p in adam)
+
+
+def test_an_unknown_optimizer_names_the_choices():
+    model = zoo.build("transformer", task="seq2seq", preset="tiny", vocab_size=16)
+    with pytest.raises(ValueError, match="adam, muon"):
+        compile_seq2seq(model, optimizer="sgd")

@@ -139,6 +139,7 @@ def train(settings, overrides: dict, run_dir: Path, tokenizer, train_pairs, vali
             learning_rate_scale=settings.learning_rate_scale,
             jit_compile=settings.jit_compile,
             ema_momentum=settings.ema_momentum or None,
+            optimizer=settings.optimizer,
         )
     figures = fit_model(model, settings, run_dir, datasets["train"], datasets["validation"])
     # The trained model as `fit()` left it (with `--ema-momentum`, the weight average).

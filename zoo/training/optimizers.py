@@ -95,12 +95,13 @@ class Muon(keras.optimizers.Muon):
     `(model_dim, 3, heads, head_dim)`, `output/kernel` `(heads, head_dim, model_dim)`). Here a
     kernel of more than two axes is updated as the matrix it multiplies by — `(first axis,
     the rest)`, or `(all but the last axis, last axis)` for an attention `output` kernel —
-    and reshaped back. Vectors, embeddings and the layers named in `exclude_layers` take the
-    AdamW path, as in Keras.
+    and reshaped back. Vectors, biases of any shape (an attention layer's `(3, heads,
+    head_dim)` bias is no matrix), embeddings and the layers named in `exclude_layers` take
+    the AdamW path, as in Keras.
     """
 
     def _should_use_adamw(self, variable):
-        if len(variable.shape) < 2:
+        if len(variable.shape) < 2 or variable.path.rsplit("/", 1)[-1] == "bias":
             return True
         if self.exclude_embeddings and "embedding" in variable.path.lower():
             return True

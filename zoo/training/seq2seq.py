@@ -6,7 +6,10 @@ import keras
 
 from zoo.training.losses import MaskedSparseCategoricalCrossentropy
 from zoo.training.metrics import MaskedTokenAccuracy
+from zoo.training.optimizers import Muon
 from zoo.training.schedules import TransformerSchedule
+
+SEQ2SEQ_OPTIMIZERS = ("adam", "muon")
 
 
 def compile_seq2seq(
@@ -18,6 +21,7 @@ def compile_seq2seq(
     jit_compile: bool | str = "auto",
     clipnorm: float | None = 1.0,
     ema_momentum: float | None = None,
+    optimizer: str = "adam",
 ):
     """Compile `model` as the paper trains it (§5.3, §5.4).
 
@@ -31,6 +35,10 @@ def compile_seq2seq(
     `fit()` writes into the model when it ends (Keras's `use_ema`): the average of the last
     ~`1 / (1 - ema_momentum)` steps, a cheap stand-in for checkpoint averaging.
 
+    `optimizer="muon"`: zoo's Muon (`zoo.training.optimizers.Muon`) for the weight matrices
+    — Moonlight's RMS-matched step, so the same schedule serves — and this Adam (same betas,
+    epsilon, no weight decay) for embeddings, biases and norms.
+
     Returns:
         The model, compiled.
     """
@@ -42,15 +50,29 @@ def compile_seq2seq(
             f"`ema_momentum` must be in [0, 1) (e.g. 0.99), or None for no average; received "
             f"{ema_momentum!r}."
         )
-    optimizer = keras.optimizers.Adam(
-        schedule,
-        beta_1=0.9,
-        beta_2=0.98,
-        epsilon=1e-9,
+    if optimizer not in SEQ2SEQ_OPTIMIZERS:
+        raise ValueError(
+            f"Unknown optimizer {optimizer!r}; choose one of {', '.join(SEQ2SEQ_OPTIMIZERS)}."
+        )
+    options = dict(
         clipnorm=clipnorm,
         use_ema=ema_momentum is not None,
         ema_momentum=0.99 if ema_momentum is None else ema_momentum,
     )
+    if optimizer == "muon":
+        optimizer = Muon(
+            schedule,
+            adam_beta_1=0.9,
+            adam_beta_2=0.98,
+            epsilon=1e-9,
+            weight_decay=0.0,
+            adam_weight_decay=0.0,
+            **options,
+        )
+    else:
+        optimizer = keras.optimizers.Adam(
+            schedule, beta_1=0.9, beta_2=0.98, epsilon=1e-9, **options
+        )
     model.compile(
         optimizer=optimizer,
         loss=MaskedSparseCategoricalCrossentropy(label_smoothing=label_smoothing),
