@@ -116,9 +116,8 @@ def parse_args(argv=None) -> tuple[Settings, dict]:
 def main(argv=None) -> None:
     settings, overrides = parse_args(argv)
     result = run(settings, **overrides)
-    print(
-        f"\nTest accuracy {result['metrics']['test_accuracy']:.4f}; exported to {result['export']}."
-    )
+    exported = f"exported to {result['export']}" if result["export"] else "not exported"
+    print(f"\nTest accuracy {result['metrics']['test_accuracy']:.4f}; {exported}.")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 compared with the model's own methods, info with the files it reads, errors in one line."""
 
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -139,3 +141,15 @@ def test_the_old_export_command_is_an_alias_of_zoo_export():
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("usage: zoo export [-h] [--out OUT] [--version VERSION]")
+
+
+def test_predict_on_a_missing_folder_fails_before_importing_tensorflow(tmp_path):
+    script = (
+        "import sys\n"
+        "from zoo import cli\n"
+        f"status = cli.main(['predict', {str(tmp_path / 'missing')!r}, 'x'])\n"
+        "print(status, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.split() == ["1", "False", "False"]
+    assert "zoo predict: error: Nothing at" in done.stderr

@@ -319,6 +319,11 @@ def _given(args) -> dict:
 def predict(path, texts, *, score: bool = False, **settings) -> list:
     """The answers of the model at `path` (`zoo.load`) for `texts`, by its task's method
     (`score` for log-likelihoods); a `ValueError` for settings that mean nothing for it."""
+    if not Path(path).exists():  # before TensorFlow's import, which takes seconds
+        raise FileNotFoundError(
+            f"Nothing at {path}; give a preset folder, a recipe's run folder or an exported "
+            "SavedModel folder."
+        )
     import zoo
 
     model = zoo.load(path)

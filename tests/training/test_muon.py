@@ -106,3 +106,32 @@ def test_the_tasks_compile_with_it_by_name():
     classifier = zoo.build("lstm", task="classify", preset="tiny", vocab_size=20)
     assert isinstance(CLASSIFY.compile(classifier, optimizer="muon").optimizer, Muon)
     assert not isinstance(CLASSIFY.compile(classifier).optimizer, Muon)
+
+
+def test_bfloat16_iterations_orthogonalise_as_float32_does_and_the_policy_picks_them():
+    rng = np.random.default_rng(2)
+    gradient = rng.normal(size=(64, 96)).astype("float32")
+    iterate = Muon().zeropower_via_newtonschulz5
+    exact = keras.ops.convert_to_numpy(iterate(keras.ops.convert_to_tensor(gradient), 5))
+    rounded = keras.ops.convert_to_numpy(
+        keras.ops.cast(iterate(keras.ops.cast(gradient, "bfloat16"), 5), "float32")
+    )
+    # Five quintic iterations leave the singular values in about [0.68, 1.13] (not exactly
+    # 1); bfloat16's rounding keeps them in that band and moves the result by ~5 %.
+    for result in (exact, rounded):
+        singular = np.linalg.svd(result, compute_uv=False)
+        assert 0.6 < singular.min() and singular.max() < 1.25, singular
+    assert 0 < np.linalg.norm(rounded - exact) / np.linalg.norm(exact) < 0.1
+    start = rng.normal(size=(64, 96)).astype("float32")
+    step = one_step(Muon(ns_dtype="bfloat16", **SETTINGS), start, gradient)
+    assert step.dtype == np.float32 and not np.allclose(step, start)
+    assert muon(1e-3, decay="constant").ns_dtype is None
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        optimizer = muon(1e-3, decay="constant")
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert optimizer.ns_dtype == "bfloat16"
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert restored.ns_dtype == "bfloat16"

@@ -98,7 +98,14 @@ class Muon(keras.optimizers.Muon):
     and reshaped back. Vectors, biases of any shape (an attention layer's `(3, heads,
     head_dim)` bias is no matrix), embeddings and the layers named in `exclude_layers` take
     the AdamW path, as in Keras.
+
+    `ns_dtype` (e.g. `"bfloat16"`, as the Muon authors run it): the dtype of the
+    Newton-Schulz iterations; `None` keeps the variable's (float32).
     """
+
+    def __init__(self, *args, ns_dtype: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ns_dtype = ns_dtype
 
     def _should_use_adamw(self, variable):
         if len(variable.shape) < 2 or variable.path.rsplit("/", 1)[-1] == "bias":
@@ -127,10 +134,20 @@ class Muon(keras.optimizers.Muon):
     def _muon_update_step(self, gradient, variable, lr, m):
         matrix_shape = self._matrix_shapes[self._get_variable_index(variable)]
         self.assign_add(m, ops.add(gradient, m * (self.momentum - 1)))
-        g = ops.add(gradient, self.momentum * m) if self.nesterov else m
-        matrix = self.zeropower_via_newtonschulz5(ops.reshape(g, matrix_shape), self.ns_steps)
+        g = ops.reshape(ops.add(gradient, self.momentum * m) if self.nesterov else m, matrix_shape)
+        if self.ns_dtype is not None:
+            g = ops.cast(g, self.ns_dtype)
+        matrix = ops.cast(self.zeropower_via_newtonschulz5(g, self.ns_steps), variable.dtype)
         update = self.lr_adjust(lr * matrix)
         self.assign_sub(variable, ops.reshape(update, variable.shape))
+
+    def get_config(self):
+        return {**super().get_config(), "ns_dtype": self.ns_dtype}
+
+
+def policy_ns_dtype() -> str | None:
+    """bfloat16 for Muon's iterations when the global dtype policy computes in it."""
+    return "bfloat16" if keras.config.dtype_policy().compute_dtype == "bfloat16" else None
 
 
 def muon(
@@ -141,13 +158,15 @@ def muon(
     beta_2: float = 0.999,
     clipnorm: float | None = 1.0,
     exclude_layers: Sequence[str] = ("logits", "classifier"),
+    ns_dtype: str | None = None,
     **schedule,
 ) -> Muon:
     """Muon for the weight matrices (Moonlight's RMS-matched step, so AdamW's learning rate
     and weight decay carry over), AdamW for embeddings, vectors and the output layers named
     in `exclude_layers`. `schedule`: `warmup_schedule`'s options (`warmup_steps`, `decay`,
     `decay_steps`, `min_learning_rate`), as `adamw` takes them; the same weight-decay
-    exclusions as `adamw`."""
+    exclusions as `adamw`. `ns_dtype`: `Muon`'s; None: bfloat16 when the dtype policy
+    computes in bfloat16 (`mixed_bfloat16`), else the variables' float32."""
     optimizer = Muon(
         warmup_schedule(learning_rate, **schedule),
         adam_beta_1=beta_1,
@@ -156,6 +175,7 @@ def muon(
         adam_weight_decay=weight_decay,
         clipnorm=clipnorm,
         exclude_layers=list(exclude_layers),
+        ns_dtype=ns_dtype or policy_ns_dtype(),
     )
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     return optimizer

@@ -6,7 +6,7 @@ import keras
 
 from zoo.training.losses import MaskedSparseCategoricalCrossentropy
 from zoo.training.metrics import MaskedTokenAccuracy
-from zoo.training.optimizers import Muon
+from zoo.training.optimizers import Muon, policy_ns_dtype
 from zoo.training.schedules import TransformerSchedule
 
 SEQ2SEQ_OPTIMIZERS = ("adam", "muon")
@@ -37,7 +37,8 @@ def compile_seq2seq(
 
     `optimizer="muon"`: zoo's Muon (`zoo.training.optimizers.Muon`) for the weight matrices
     — Moonlight's RMS-matched step, so the same schedule serves — and this Adam (same betas,
-    epsilon, no weight decay) for embeddings, biases and norms.
+    epsilon, no weight decay) for embeddings, biases and norms; its Newton-Schulz iterations
+    in bfloat16 under a `mixed_bfloat16` policy.
 
     Returns:
         The model, compiled.
@@ -67,6 +68,7 @@ def compile_seq2seq(
             epsilon=1e-9,
             weight_decay=0.0,
             adam_weight_decay=0.0,
+            ns_dtype=policy_ns_dtype(),
             **options,
         )
     else:
