@@ -165,3 +165,16 @@ def test_char_lm_step_times_each_variant_in_its_own_process(tmp_path):
         assert len(row["runs_ms"]) == 2
         assert row["ms_per_step"] == pytest.approx(min(row["runs_ms"]), abs=0.01)
         assert all(finite_positive(value) for value in row["runs_ms"])
+
+
+def test_optimizer_step_times_each_optimiser_on_its_own_model(tmp_path):
+    from benchmarks import optimizer_step
+
+    model = optimizer_step.build(optimizer_step.VARIANTS["muon, bfloat16 iterations"], 50, "tiny")
+    assert model.optimizer.ns_dtype == "bfloat16"
+    out = tmp_path / "optimizer_step.json"
+    argv = ["--preset", "tiny", "--vocab-size", "50", "--batch", "4", "--length", "6"]
+    result = optimizer_step.main(argv + ["--steps", "1", "--repeats", "1", "--out", str(out)])
+    assert json.loads(out.read_text()) == result
+    assert set(result["rows"]) == set(optimizer_step.VARIANTS)
+    assert result["rows"]["adam"]["x_adam"] == 1.0 and result["tokens_per_batch"] == 24
