@@ -135,6 +135,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--jit-compile", action="store_true", help="XLA (the recipe's default: off)"
     )
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="mixed_bfloat16 (`recipes.fill_mask --mixed-precision true`; default float32)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default="docs/results")
     return parser.parse_args(argv)
@@ -145,7 +150,13 @@ def main(argv=None) -> dict:
     if keras.config.backend() != "tensorflow":
         raise SystemExit("benchmarks.mlm_step needs the TensorFlow backend (tf.data masking).")
     machine = describe_machine()
-    result = measure(settings)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if settings.mixed_precision else "float32")
+    try:
+        result = measure(settings)
+        result["model"]["dtype_policy"] = keras.config.dtype_policy().name
+    finally:
+        keras.config.set_dtype_policy(previous)
     document = {
         "machine": machine_line(machine),
         "command": shlex.join(

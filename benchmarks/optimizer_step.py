@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -58,7 +60,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--preset", default="small", help="the Transformer's size preset")
     parser.add_argument("--mixed-precision", default="auto", help="auto, true or false")
     parser.add_argument("--out", type=Path, help="write the figures here (JSON)")
-    arguments = parser.parse_args(argv)
+    argv_used = sys.argv[1:] if argv is None else list(argv)
+    arguments = parser.parse_args(argv_used)
     configure_runtime({"true": True, "false": False}.get(arguments.mixed_precision, "auto"))
     policy = keras.config.dtype_policy().name
     rng = np.random.default_rng(0)
@@ -92,8 +95,9 @@ def main(argv=None) -> dict:
     }
     result = {
         "date": time.strftime("%Y-%m-%d"),
+        "command": shlex.join(["python", "-m", "benchmarks.optimizer_step", *argv_used]),
         "dtype_policy": policy,
-        "tokens_per_batch": arguments.batch * arguments.length,
+        "batch": f"{arguments.batch} pairs of {arguments.length} + {arguments.length} pieces",
         "statistic": f"fastest of {arguments.repeats} repeats of {arguments.steps} steps",
         "rows": rows,
     }

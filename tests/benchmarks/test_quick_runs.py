@@ -137,6 +137,7 @@ def test_mlm_step_times_both_forms_at_the_same_loss(tmp_path):
     document = mlm_step.main(argv)
     written = json.loads((tmp_path / "mlm_step.json").read_text())
     assert written["median_ms_per_step"] == document["median_ms_per_step"]
+    assert written["model"]["dtype_policy"] == "float32"
     assert all(finite_positive(v) for v in written["median_ms_per_step"].values())
     medians = written["median_ms_per_step"]
     ratio = medians["full_logits"] / medians["masked_only"]
@@ -177,4 +178,4 @@ def test_optimizer_step_times_each_optimiser_on_its_own_model(tmp_path):
     result = optimizer_step.main(argv + ["--steps", "1", "--repeats", "1", "--out", str(out)])
     assert json.loads(out.read_text()) == result
     assert set(result["rows"]) == set(optimizer_step.VARIANTS)
-    assert result["rows"]["adam"]["x_adam"] == 1.0 and result["tokens_per_batch"] == 24
+    assert result["rows"]["adam"]["x_adam"] == 1.0 and result["batch"] == "4 pairs of 6 + 6 pieces"
