@@ -87,7 +87,6 @@ class Settings(RunSettings):
     split_by: str = setting("paragraph", "hold out paragraphs or documents", choices=SPLITS)
     generated_examples: int = setting(20000, "sentences to generate when no --data is given")
     top_k: int = setting(5, "fillers shown per blank")
-    mixed_precision: bool | str = setting(False)
     out: str = setting("saved_models/fill_mask")
     run_dir: str = setting("runs/fill_mask")
 
